@@ -36,6 +36,16 @@ export default defineConfig({
           testTimeout: 30_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // Black-box tests of the gateway process (gateway/), owned by the gateway suite.
+          name: "gateway",
+          include: ["test/gateway/**/*.test.ts"],
+          hookTimeout: 60_000,
+          testTimeout: 60_000,
+        },
+      },
     ],
   },
 });
