@@ -1,0 +1,37 @@
+import { randomBytes } from "node:crypto";
+import { databaseUrl } from "./db";
+
+/**
+ * Points the app's environment at this pass's database and returns its route handlers, imported
+ * after the environment is set (the app parses it once, on first use).
+ */
+export async function appRoutes() {
+  process.env.DATABASE_URL = databaseUrl;
+  process.env.AUTH_MODE = "local";
+  process.env.AUTH_JWT_SECRET ??= randomBytes(32).toString("hex");
+  process.env.KEY_ENCRYPTION_SECRET ??= randomBytes(32).toString("hex");
+  process.env.ADMIN_EMAILS = "boss@example.test";
+  process.env.APP_URL = "http://localhost:3000";
+  process.env.LOG_LEVEL = "silent";
+  return {
+    signup: (await import("../../app/api/auth/signup/route")).POST,
+    login: (await import("../../app/api/auth/login/route")).POST,
+    logout: (await import("../../app/api/auth/logout/route")).POST,
+  };
+}
+
+export function post(path: string, body: unknown, headers: Record<string, string> = {}): Request {
+  return new Request(`http://localhost:3000${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** The value of the named cookie in a response's Set-Cookie headers, with its attributes. */
+export function setCookie(response: Response, name: string): { value: string; attributes: string } | undefined {
+  const header = response.headers.getSetCookie().find((line) => line.startsWith(`${name}=`));
+  if (!header) return undefined;
+  const [pair = "", ...attributes] = header.split(";");
+  return { value: pair.slice(name.length + 1), attributes: attributes.join(";").trim() };
+}
