@@ -103,7 +103,10 @@ export class EnvError extends Error {
 }
 
 /** Parses `source` with `schema`, turning every problem into a line that names its variable. */
-export function parseEnv<S extends z.ZodType>(schema: S, source: NodeJS.ProcessEnv = process.env): z.infer<S> {
+export function parseEnv<S extends z.ZodType>(
+  schema: S,
+  source: Record<string, string | undefined> = process.env,
+): z.infer<S> {
   // An empty string means "unset": shells and .env files often export VAR= for absent values.
   const cleaned = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== ""));
   const result = schema.safeParse(cleaned);
