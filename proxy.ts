@@ -1,4 +1,5 @@
 import { NextResponse, type NextRequest } from "next/server";
+import { createSupabaseServerClient } from "./lib/auth/supabase";
 
 /**
  * In Supabase mode the access token expires hourly: this refreshes it before pages and route
@@ -10,16 +11,13 @@ export async function proxy(request: NextRequest) {
   const url = process.env.NEXT_PUBLIC_SUPABASE_URL;
   const anonKey = process.env.NEXT_PUBLIC_SUPABASE_ANON_KEY;
   if (!url || !anonKey) return NextResponse.next();
-  const { createServerClient } = await import("@supabase/ssr");
   let response = NextResponse.next({ request });
-  const supabase = createServerClient(url, anonKey, {
-    cookies: {
-      getAll: () => request.cookies.getAll(),
-      setAll(cookies) {
-        for (const { name, value } of cookies) request.cookies.set(name, value);
-        response = NextResponse.next({ request });
-        for (const { name, value, options } of cookies) response.cookies.set(name, value, { ...options, httpOnly: true, sameSite: "lax" });
-      },
+  const supabase = await createSupabaseServerClient(url, anonKey, {
+    getAll: () => request.cookies.getAll(),
+    setAll(cookies) {
+      for (const { name, value } of cookies) request.cookies.set(name, value);
+      response = NextResponse.next({ request });
+      for (const { name, value, options } of cookies) response.cookies.set(name, value, { ...options, httpOnly: true, sameSite: "lax" });
     },
   });
   await supabase.auth.getClaims();

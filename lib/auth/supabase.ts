@@ -1,8 +1,23 @@
+import { WebSocket as UndiciWebSocket } from "undici";
 import type { Sql } from "../db/client";
 import { ApiError } from "../http/errors";
 import { sessionCookieOptions } from "./cookies";
 import { promoteConfiguredAdmin } from "./profile";
 import type { AuthAdapter, CookieJar, Credentials } from "./types";
+
+/**
+ * A server-side Supabase client over the given cookies. Loaded on first use, so local mode never
+ * loads the Supabase client at all.
+ */
+export async function createSupabaseServerClient(url: string, anonKey: string, cookies: CookieJar) {
+  const { createServerClient } = await import("@supabase/ssr");
+  return createServerClient(url, anonKey, {
+    // supabase-js builds a realtime client eagerly and wants a WebSocket, which Node 20 lacks
+    // globally; undici's is the same implementation Node 22 exposes. We never open a socket.
+    realtime: { transport: (globalThis.WebSocket ?? UndiciWebSocket) as unknown as typeof globalThis.WebSocket },
+    cookies: { getAll: () => cookies.getAll(), setAll: (list) => cookies.setAll(list) },
+  });
+}
 
 export interface SupabaseAuthOptions {
   sql: Sql;
@@ -21,28 +36,25 @@ export interface SupabaseAuthOptions {
 export function createSupabaseAuth(options: SupabaseAuthOptions): AuthAdapter {
   const enforced = sessionCookieOptions(options.appUrl, 0);
 
-  // Loaded on first use, so local mode never loads the Supabase client at all.
-  async function client(jar: CookieJar) {
-    const { createServerClient } = await import("@supabase/ssr");
-    return createServerClient(options.supabaseUrl, options.anonKey, {
-      cookies: {
-        getAll: () => jar.getAll(),
-        setAll: (cookies) =>
-          jar.setAll(
-            cookies.map(({ name, value, options: cookieOptions }) => ({
-              name,
-              value,
-              // No browser code reads these cookies, so they can be HttpOnly.
-              options: { ...cookieOptions, httpOnly: true, secure: enforced.secure, sameSite: "lax" },
-            })),
-          ),
-      },
+  function client(jar: CookieJar) {
+    return createSupabaseServerClient(options.supabaseUrl, options.anonKey, {
+      getAll: () => jar.getAll(),
+      setAll: (cookies) =>
+        jar.setAll(
+          cookies.map(({ name, value, options: cookieOptions }) => ({
+            name,
+            value,
+            // No browser code reads these cookies, so they can be HttpOnly.
+            options: { ...cookieOptions, httpOnly: true, secure: enforced.secure, sameSite: "lax" },
+          })),
+        ),
     });
   }
 
   return {
     async signup(credentials: Credentials, jar) {
-      const { data, error } = await (await client(jar)).auth.signUp(credentials);
+      const supabase = await client(jar);
+      const { data, error } = await supabase.auth.signUp(credentials);
       if (error) {
         if (error.code === "user_already_exists" || error.code === "email_exists") {
           throw new ApiError("conflict", "An account with this email already exists", { field: "email" });
@@ -64,7 +76,8 @@ export function createSupabaseAuth(options: SupabaseAuthOptions): AuthAdapter {
     },
 
     async login(credentials: Credentials, jar) {
-      const { data, error } = await (await client(jar)).auth.signInWithPassword(credentials);
+      const supabase = await client(jar);
+      const { data, error } = await supabase.auth.signInWithPassword(credentials);
       if (error || !data.user) {
         if (error?.status === 429) throw new ApiError("rate_limited", "Too many sign-in attempts. Try again later.", { retryAfterSeconds: 60 });
         if (error && error.status !== undefined && error.status >= 500) {
@@ -76,11 +89,13 @@ export function createSupabaseAuth(options: SupabaseAuthOptions): AuthAdapter {
     },
 
     async logout(jar) {
-      await (await client(jar)).auth.signOut({ scope: "local" });
+      const supabase = await client(jar);
+      await supabase.auth.signOut({ scope: "local" });
     },
 
     async readSession(jar) {
-      const { data, error } = await (await client(jar)).auth.getClaims();
+      const supabase = await client(jar);
+      const { data, error } = await supabase.auth.getClaims();
       const claims = data?.claims;
       if (error || !claims || typeof claims.sub !== "string") return null;
       return { userId: claims.sub, email: typeof claims.email === "string" ? claims.email : "" };

@@ -5,9 +5,13 @@ import { databaseUrl } from "./db";
  * Points the app's environment at this pass's database and returns its route handlers, imported
  * after the environment is set (the app parses it once, on first use).
  */
-export async function appRoutes() {
+export async function appRoutes(options: { supabaseUrl?: string } = {}) {
   process.env.DATABASE_URL = databaseUrl;
-  process.env.AUTH_MODE = "local";
+  process.env.AUTH_MODE = options.supabaseUrl ? "supabase" : "local";
+  if (options.supabaseUrl) {
+    process.env.NEXT_PUBLIC_SUPABASE_URL = options.supabaseUrl;
+    process.env.NEXT_PUBLIC_SUPABASE_ANON_KEY = "anon-key-for-tests";
+  }
   process.env.AUTH_JWT_SECRET ??= randomBytes(32).toString("hex");
   process.env.KEY_ENCRYPTION_SECRET ??= randomBytes(32).toString("hex");
   process.env.ADMIN_EMAILS = "boss@example.test";
@@ -17,6 +21,7 @@ export async function appRoutes() {
     signup: (await import("../../app/api/auth/signup/route")).POST,
     login: (await import("../../app/api/auth/login/route")).POST,
     logout: (await import("../../app/api/auth/logout/route")).POST,
+    services: (await import("../../lib/services")).appServices,
   };
 }
 
