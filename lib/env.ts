@@ -29,7 +29,10 @@ const emailList = z
   .pipe(z.array(z.email({ message: "must be a comma-separated list of email addresses" })));
 
 export const envFields = {
-  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, message: "must be a postgres:// URL" }),
+  DATABASE_URL: z.url({
+    protocol: /^postgres(ql)?$/,
+    error: (issue) => (issue.input === undefined ? "is required" : "must be a postgres:// URL"),
+  }),
   REDIS_URL: z.url({ protocol: /^rediss?$/, message: "must be a redis:// URL" }).optional(),
   LITELLM_BASE_URL: httpUrl.default("http://127.0.0.1:4001"),
   LITELLM_MASTER_KEY: z
