@@ -7,7 +7,7 @@ const run = promisify(execFile);
 
 async function creditgate(args: string[], env: Record<string, string> = { DATABASE_URL: databaseUrl }) {
   const { PATH, HOME } = process.env;
-  return run(process.execPath, ["cli/bin.mjs", ...args], { env: { PATH, HOME, ...env } }).then(
+  return run(process.execPath, ["cli/bin.mjs", ...args], { env: { PATH, HOME, NODE_ENV: "test", ...env } }).then(
     ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
     (err: { code: number; stdout: string; stderr: string }) => ({ code: err.code, stdout: err.stdout, stderr: err.stderr }),
   );
