@@ -1,0 +1,268 @@
+import { readFile } from "node:fs/promises";
+import { randomUUID } from "node:crypto";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { findBuiltInPrice } from "./prices";
+
+/**
+ * The gateway reads LiteLLM's config.yaml format, so a config written for a real LiteLLM proxy
+ * runs here unchanged (for the providers we support) and the other way round.
+ */
+
+const cost = z.coerce.number().min(0);
+const positiveInt = z.coerce.number().int().positive();
+const bool = z.union([z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")]);
+
+const litellmParamsSchema = z.looseObject({
+  model: z.string().min(1),
+  api_base: z.string().optional(),
+  api_key: z.string().optional(),
+  timeout: z.coerce.number().positive().optional(),
+  input_cost_per_token: cost.optional(),
+  output_cost_per_token: cost.optional(),
+  mock_response: z.string().optional(),
+  mock_latency_ms: z.coerce.number().min(0).optional(),
+});
+
+const modelInfoSchema = z.looseObject({
+  id: z.string().optional(),
+  mode: z.enum(["chat", "completion", "embedding"]).optional(),
+  access_groups: z.array(z.string()).optional(),
+  input_cost_per_token: cost.optional(),
+  output_cost_per_token: cost.optional(),
+  max_output_tokens: positiveInt.optional(),
+  max_tokens: positiveInt.optional(),
+  base_model: z.string().optional(),
+  output_vector_size: positiveInt.optional(),
+});
+
+export const configSchema = z.object({
+  model_list: z
+    .array(
+      z.object({
+        model_name: z.string().min(1),
+        litellm_params: litellmParamsSchema,
+        model_info: modelInfoSchema.optional(),
+      }),
+    )
+    .default([]),
+  litellm_settings: z
+    .looseObject({
+      request_timeout: z.coerce.number().positive().optional(),
+      max_budget: z.coerce.number().min(0).optional(),
+      always_include_stream_usage: bool.optional(),
+    })
+    .default({}),
+  general_settings: z
+    .looseObject({
+      master_key: z.string().optional(),
+      proxy_batch_write_at: z.coerce.number().positive().optional(),
+      max_request_size_mb: z.coerce.number().positive().optional(),
+      disable_spend_logs: bool.optional(),
+      require_auth_for_metrics_endpoint: bool.optional(),
+      litellm_key_header_name: z.string().optional(),
+      health_check_interval: z.coerce.number().positive().optional(),
+    })
+    .default({}),
+  environment_variables: z.record(z.string(), z.unknown()).optional(),
+});
+
+export type GatewayConfigFile = z.infer<typeof configSchema>;
+
+export type ProviderName = "openai" | "mock";
+
+/** One upstream a public model name routes to; several deployments of one name share the load. */
+export interface Deployment {
+  id: string;
+  modelName: string;
+  provider: ProviderName;
+  /** The model name the upstream knows, without our provider prefix. */
+  upstreamModel: string;
+  apiBase: string;
+  apiKey: string | undefined;
+  mode: "chat" | "completion" | "embedding";
+  /** US dollars per token. */
+  inputCostPerToken: number;
+  outputCostPerToken: number;
+  maxOutputTokens: number;
+  accessGroups: string[];
+  timeoutMs: number;
+  mockResponse: string | undefined;
+  mockLatencyMs: number;
+  embeddingDimensions: number;
+  /** What /model/info shows: the config's params without the upstream's credentials. */
+  publicParams: Record<string, unknown>;
+  publicInfo: Record<string, unknown>;
+}
+
+export interface GatewaySettings {
+  masterKey: string;
+  deployments: Deployment[];
+  /** Seconds between spend flushes to Postgres. */
+  batchWriteSeconds: number;
+  maxRequestBytes: number;
+  disableSpendLogs: boolean;
+  requireAuthForMetrics: boolean;
+  keyHeaderName: string | undefined;
+  healthCheckIntervalSeconds: number;
+  alwaysIncludeStreamUsage: boolean;
+  /** Global proxy budget in US dollars, if any. */
+  maxBudget: number | undefined;
+}
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+const envReference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
+
+/**
+ * Replaces `os.environ/VAR` (LiteLLM's form, a whole value) and `${VAR}` / `${VAR:-default}`
+ * (docker-compose's form, anywhere in a string). A reference to an unset variable stops start-up
+ * naming it, instead of sending an empty API key upstream.
+ */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path = "config"): unknown {
+  if (typeof value === "string") {
+    const whole = /^os\.environ\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(value.trim());
+    if (whole?.[1]) {
+      const found = env[whole[1]];
+      if (found === undefined || found === "") throw new ConfigError(`${path}: environment variable ${whole[1]} is not set`);
+      return found;
+    }
+    return value.replace(envReference, (_match, name: string, fallback: string | undefined) => {
+      const found = env[name];
+      if (found !== undefined && found !== "") return found;
+      if (fallback !== undefined) return fallback;
+      throw new ConfigError(`${path}: environment variable ${name} is not set`);
+    });
+  }
+  if (Array.isArray(value)) return value.map((item, index) => interpolateEnv(item, env, `${path}[${index}]`));
+  if (value !== null && typeof value === "object") {
+    return Object.fromEntries(
+      Object.entries(value).map(([key, item]) => [key, interpolateEnv(item, env, `${path}.${key}`)]),
+    );
+  }
+  return value;
+}
+
+export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv): Promise<GatewayConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch (err) {
+    throw new ConfigError(`cannot read GATEWAY_CONFIG ${file}: ${(err as Error).message}`);
+  }
+  return parseConfigText(text, env, file);
+}
+
+export function parseConfigText(text: string, env: NodeJS.ProcessEnv, file = "config.yaml"): GatewayConfigFile {
+  let raw: unknown;
+  try {
+    raw = parseYaml(text) ?? {};
+  } catch (err) {
+    throw new ConfigError(`${file} is not valid YAML: ${(err as Error).message}`);
+  }
+  // environment_variables in the file are defaults that the process environment overrides.
+  const fileEnv = z.object({ environment_variables: z.record(z.string(), z.unknown()).optional() }).safeParse(raw);
+  const declared = fileEnv.success ? (fileEnv.data.environment_variables ?? {}) : {};
+  const mergedEnv: NodeJS.ProcessEnv = { ...stringValues(declared), ...env };
+  const result = configSchema.safeParse(interpolateEnv(raw, mergedEnv));
+  if (!result.success) {
+    const problems = result.error.issues.map((issue) => `  - ${issue.path.join(".") || "(root)"}: ${issue.message}`);
+    throw new ConfigError(`${file} is not a valid gateway config:\n${problems.join("\n")}`);
+  }
+  return result.data;
+}
+
+function stringValues(record: Record<string, unknown>): Record<string, string> {
+  return Object.fromEntries(
+    Object.entries(record).flatMap(([key, value]) =>
+      typeof value === "string" || typeof value === "number" ? [[key, String(value)]] : [],
+    ),
+  );
+}
+
+const defaultOpenAiBase = "https://api.openai.com/v1";
+
+function providerOf(model: string): { provider: ProviderName; upstreamModel: string } {
+  const slash = model.indexOf("/");
+  const prefix = slash > 0 ? model.slice(0, slash) : "";
+  const rest = slash > 0 ? model.slice(slash + 1) : model;
+  if (prefix === "openai" || prefix === "hosted_vllm") return { provider: "openai", upstreamModel: rest };
+  if (prefix === "mock" || model === "mock") return { provider: "mock", upstreamModel: rest || "mock" };
+  // LiteLLM treats a bare gpt-*/o*/text-embedding-* name as OpenAI's.
+  if (prefix === "" && /^(gpt-|o\d|text-embedding-|chatgpt-|davinci|babbage)/.test(model)) {
+    return { provider: "openai", upstreamModel: model };
+  }
+  throw new ConfigError(
+    `model "${model}": provider "${prefix || model}" is not supported by this gateway yet (supported: openai/<name> for any OpenAI-compatible server, mock/<name>)`,
+  );
+}
+
+export function resolveSettings(config: GatewayConfigFile, envMasterKey: string | undefined): GatewaySettings {
+  const configured = config.general_settings.master_key;
+  const masterKey = configured ?? envMasterKey;
+  if (!masterKey) {
+    throw new ConfigError(
+      "no master key: set LITELLM_MASTER_KEY (or general_settings.master_key). Without one LiteLLM lets every caller act as admin; this gateway refuses to start instead.",
+    );
+  }
+  if (!masterKey.startsWith("sk-") || masterKey.length < 8) {
+    throw new ConfigError("the master key must start with sk- and be at least 8 characters");
+  }
+
+  const requestTimeoutSeconds = config.litellm_settings.request_timeout ?? 600;
+  const deployments = config.model_list.map((entry, index) => {
+    const params = entry.litellm_params;
+    const info = entry.model_info ?? {};
+    const { provider, upstreamModel } = providerOf(params.model);
+    const builtIn = findBuiltInPrice(info.base_model ?? params.model) ?? findBuiltInPrice(entry.model_name);
+    const inputCostPerToken = info.input_cost_per_token ?? params.input_cost_per_token ?? builtIn?.inputCostPerToken;
+    const outputCostPerToken =
+      info.output_cost_per_token ?? params.output_cost_per_token ?? builtIn?.outputCostPerToken ?? undefined;
+    const mode = info.mode ?? builtIn?.mode ?? (/embed/i.test(entry.model_name) ? "embedding" : "chat");
+    if (inputCostPerToken === undefined || (outputCostPerToken === undefined && mode !== "embedding")) {
+      throw new ConfigError(
+        `model_list[${index}] "${entry.model_name}" has no price: set model_info.input_cost_per_token and output_cost_per_token (US dollars per token; 0 for a free model), or model_info.base_model to a known model. An unpriced model would be free and never trip a budget.`,
+      );
+    }
+    const { api_key: _apiKey, ...publicParams } = params;
+    const deployment: Deployment = {
+      id: info.id ?? randomUUID(),
+      modelName: entry.model_name,
+      provider,
+      upstreamModel,
+      apiBase: (params.api_base ?? defaultOpenAiBase).replace(/\/+$/, ""),
+      apiKey: params.api_key,
+      mode,
+      inputCostPerToken,
+      outputCostPerToken: outputCostPerToken ?? 0,
+      maxOutputTokens: info.max_output_tokens ?? info.max_tokens ?? builtIn?.maxOutputTokens ?? 4_096,
+      accessGroups: info.access_groups ?? [],
+      timeoutMs: (params.timeout ?? requestTimeoutSeconds) * 1000,
+      mockResponse: params.mock_response,
+      mockLatencyMs: params.mock_latency_ms ?? 0,
+      embeddingDimensions: info.output_vector_size ?? 1536,
+      publicParams,
+      publicInfo: info,
+    };
+    return deployment;
+  });
+
+  const general = config.general_settings;
+  return {
+    masterKey,
+    deployments,
+    batchWriteSeconds: general.proxy_batch_write_at ?? 10,
+    maxRequestBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
+    disableSpendLogs: general.disable_spend_logs ?? false,
+    requireAuthForMetrics: general.require_auth_for_metrics_endpoint ?? false,
+    keyHeaderName: general.litellm_key_header_name?.toLowerCase(),
+    healthCheckIntervalSeconds: general.health_check_interval ?? 30,
+    alwaysIncludeStreamUsage: config.litellm_settings.always_include_stream_usage ?? false,
+    maxBudget: config.litellm_settings.max_budget,
+  };
+}

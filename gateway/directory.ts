@@ -1,0 +1,212 @@
+import type { Sql } from "../lib/db/client";
+import type { Logger } from "./log";
+import type { KeyRow, TeamRow, UserRow } from "./rows";
+import { decimalToNanos, SpendAccount, type SpendWrite } from "./spend";
+import * as store from "./store";
+
+/** A key with the user and team it draws on, as the request path sees them. */
+export interface KeyContext {
+  key: KeyRow;
+  keyAccount: SpendAccount;
+  user: UserRow | undefined;
+  userAccount: SpendAccount | undefined;
+  team: TeamRow | undefined;
+  teamAccount: SpendAccount | undefined;
+}
+
+// How long "no such key" is remembered, so a client retrying a wrong key does not make every
+// request a database query; creating a key forgets the answer at once.
+const unknownKeyTtlMs = 5_000;
+const unknownKeyLimit = 10_000;
+
+/**
+ * The in-memory view of keys, users and teams that the request path reads, and the spend
+ * accounts it writes. Rows are loaded from Postgres on first use and then kept; admin writes
+ * (all of which go through this process) replace them, so steady-state requests never wait for
+ * the database. Spend reaches Postgres in batches (`flush`).
+ */
+export class Directory {
+  private readonly keys = new Map<string, KeyRow>();
+  private readonly users = new Map<string, UserRow | null>();
+  private readonly teams = new Map<string, TeamRow | null>();
+  private readonly unknownKeys = new Map<string, number>();
+  private readonly loading = new Map<string, Promise<KeyContext | undefined>>();
+  private readonly accounts = new Map<string, SpendAccount>();
+  private readonly dirty = new Set<SpendAccount>();
+  private flushing: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly log: Logger,
+  ) {}
+
+  /** The key's context if everything it needs is cached; undefined means "ask `loadKey`". */
+  cachedKey(token: string): KeyContext | null | undefined {
+    const key = this.keys.get(token);
+    if (!key) {
+      const unknownUntil = this.unknownKeys.get(token);
+      if (unknownUntil !== undefined && unknownUntil > Date.now()) return null;
+      return undefined;
+    }
+    const user = key.user_id === null ? undefined : this.users.get(key.user_id);
+    const team = key.team_id === null ? undefined : this.teams.get(key.team_id);
+    if (user === undefined && key.user_id !== null) return undefined;
+    if (team === undefined && key.team_id !== null) return undefined;
+    return this.context(key, user ?? undefined, team ?? undefined);
+  }
+
+  async loadKey(token: string): Promise<KeyContext | undefined> {
+    const cached = this.cachedKey(token);
+    if (cached !== undefined) return cached ?? undefined;
+    let pending = this.loading.get(token);
+    if (!pending) {
+      pending = this.fetchKey(token).finally(() => this.loading.delete(token));
+      this.loading.set(token, pending);
+    }
+    return pending;
+  }
+
+  private async fetchKey(token: string): Promise<KeyContext | undefined> {
+    const key = await store.findKey(this.sql, token);
+    if (!key) {
+      if (this.unknownKeys.size >= unknownKeyLimit) this.unknownKeys.clear();
+      this.unknownKeys.set(token, Date.now() + unknownKeyTtlMs);
+      return undefined;
+    }
+    this.putKey(key);
+    const user = key.user_id === null ? undefined : await this.loadUser(key.user_id);
+    const team = key.team_id === null ? undefined : await this.loadTeam(key.team_id);
+    return this.context(key, user, team);
+  }
+
+  private context(key: KeyRow, user: UserRow | undefined, team: TeamRow | undefined): KeyContext {
+    return {
+      key,
+      keyAccount: this.account("key", key.token, key),
+      user,
+      userAccount: user ? this.account("user", user.user_id, user) : undefined,
+      team,
+      teamAccount: team ? this.account("team", team.team_id, team) : undefined,
+    };
+  }
+
+  async loadUser(userId: string): Promise<UserRow | undefined> {
+    const cached = this.users.get(userId);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = await store.findUser(this.sql, userId);
+    this.putUser(userId, row);
+    return row;
+  }
+
+  async loadTeam(teamId: string): Promise<TeamRow | undefined> {
+    const cached = this.teams.get(teamId);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = await store.findTeam(this.sql, teamId);
+    this.putTeam(teamId, row);
+    return row;
+  }
+
+  /** Caches a key row written by an admin route, keeping the in-memory spend authoritative. */
+  putKey(key: KeyRow): void {
+    this.keys.set(key.token, key);
+    this.unknownKeys.delete(key.token);
+    this.syncAccount("key", key.token, key);
+  }
+
+  putUser(userId: string, user: UserRow | undefined): void {
+    this.users.set(userId, user ?? null);
+    if (user) this.syncAccount("user", userId, user);
+  }
+
+  putTeam(teamId: string, team: TeamRow | undefined): void {
+    this.teams.set(teamId, team ?? null);
+    if (team) this.syncAccount("team", teamId, team);
+  }
+
+  forgetKey(token: string): void {
+    this.keys.delete(token);
+    this.dropAccount("key", token);
+  }
+
+  forgetUser(userId: string): void {
+    this.users.delete(userId);
+    this.dropAccount("user", userId);
+  }
+
+  /** The spend account of an entity, created from its row's stored spend on first sight. */
+  account(kind: SpendAccount["kind"], id: string, row: BudgetColumns): SpendAccount {
+    const name = `${kind}:${id}`;
+    let account = this.accounts.get(name);
+    if (!account) {
+      account = new SpendAccount(kind, id, decimalToNanos(row.spend));
+      account.setBudget(row.max_budget, row.budget_duration, row.budget_reset_at);
+      this.accounts.set(name, account);
+    }
+    return account;
+  }
+
+  private syncAccount(kind: SpendAccount["kind"], id: string, row: BudgetColumns): void {
+    const account = this.account(kind, id, row);
+    // A row read back after an admin write may carry a reset time this process has already
+    // passed (the reset is flushed later); the later of the two is the current period.
+    const keepOwnReset =
+      account.budgetDuration === row.budget_duration &&
+      account.budgetResetAt !== null &&
+      (row.budget_reset_at === null || row.budget_reset_at.getTime() < account.budgetResetAt.getTime());
+    account.setBudget(row.max_budget, row.budget_duration, keepOwnReset ? account.budgetResetAt : row.budget_reset_at);
+  }
+
+  private dropAccount(kind: SpendAccount["kind"], id: string): void {
+    const name = `${kind}:${id}`;
+    const account = this.accounts.get(name);
+    if (account) this.dirty.delete(account);
+    this.accounts.delete(name);
+  }
+
+  existingAccount(kind: SpendAccount["kind"], id: string): SpendAccount | undefined {
+    return this.accounts.get(`${kind}:${id}`);
+  }
+
+  /** Marks an account as having spend Postgres does not know yet. */
+  touched(account: SpendAccount): void {
+    if (account.dirty) this.dirty.add(account);
+  }
+
+  /** Starts a new budget period on every account whose reset time has passed. */
+  resetDueBudgets(now: Date): void {
+    for (const account of this.accounts.values()) {
+      if (account.resetIfDue(now)) this.dirty.add(account);
+    }
+  }
+
+  /**
+   * Writes the spend Postgres has not seen. Flushes run one at a time; a failed one puts its
+   * changes back so the next one retries them, and nothing recorded in memory is lost.
+   */
+  flushSpend(): Promise<void> {
+    const run = this.flushing.then(async () => {
+      if (this.dirty.size === 0) return;
+      const taken = [...this.dirty].map((account) => ({ account, write: account.takeFlush() }));
+      this.dirty.clear();
+      const writes: SpendWrite[] = taken.map((entry) => entry.write);
+      try {
+        await store.applySpendWrites(this.sql, writes);
+      } catch (err) {
+        for (const { account, write } of taken) {
+          account.restoreFlush(write);
+          this.dirty.add(account);
+        }
+        this.log.error({ err, accounts: writes.length }, "spend flush failed; will retry");
+      }
+    });
+    this.flushing = run.catch(() => undefined);
+    return run;
+  }
+}
+
+interface BudgetColumns {
+  spend: number;
+  max_budget: number | null;
+  budget_duration: string | null;
+  budget_reset_at: Date | null;
+}

@@ -1,0 +1,71 @@
+import type { Sql } from "../lib/db/client";
+import type { Directory } from "./directory";
+import type { Logger } from "./log";
+import { insertSpendLogs, type NewSpendLog } from "./store";
+
+// Past this many unwritten rows a flush starts at once rather than at the next tick.
+const eagerFlushRows = 5_000;
+// While Postgres is down rows wait in memory; beyond this many the oldest are dropped (and
+// logged), so an outage cannot exhaust memory. Key, user and team spend is never dropped.
+const maxQueuedRows = 500_000;
+
+/**
+ * Writes spend to Postgres in batches: the key/user/team spend the directory accumulated and
+ * one spend-log row per request. Runs every `proxy_batch_write_at` seconds and at shutdown.
+ */
+export class SpendFlusher {
+  private logs: NewSpendLog[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly sql: Sql,
+    private readonly directory: Directory,
+    private readonly log: Logger,
+    private readonly keepLogs: boolean,
+  ) {}
+
+  add(row: NewSpendLog): void {
+    if (!this.keepLogs) return;
+    this.logs.push(row);
+    if (this.logs.length === eagerFlushRows) void this.flush();
+  }
+
+  start(intervalMs: number): void {
+    this.timer = setInterval(() => {
+      this.directory.resetDueBudgets(new Date());
+      void this.flush();
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+  }
+
+  /** Writes everything recorded so far; concurrent calls queue behind each other. */
+  flush(): Promise<void> {
+    const run = this.running.then(() => this.flushOnce());
+    this.running = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushOnce(): Promise<void> {
+    await this.directory.flushSpend();
+    if (this.logs.length === 0) return;
+    const batch = this.logs;
+    this.logs = [];
+    try {
+      await insertSpendLogs(this.sql, batch);
+    } catch (err) {
+      this.logs = batch.concat(this.logs);
+      if (this.logs.length > maxQueuedRows) {
+        const dropped = this.logs.length - maxQueuedRows;
+        this.logs = this.logs.slice(dropped);
+        this.log.error({ dropped }, "spend-log queue full while Postgres is unreachable; oldest rows dropped");
+      }
+      this.log.error({ err, rows: batch.length }, "spend-log flush failed; will retry");
+    }
+  }
+}

@@ -1,0 +1,474 @@
+import { randomUUID } from "node:crypto";
+import { once } from "node:events";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { z } from "zod";
+import { authenticate, type Caller } from "./auth";
+import type { Deployment } from "./config";
+import type { Gateway } from "./context";
+import type { KeyContext } from "./directory";
+import { GatewayError, badRequest, errorBody, forbidden, sendError } from "./errors";
+import { parseJsonObject, readBody, validate } from "./http";
+import { isRefusal, type LimitRefusal, type LimitSubject } from "./limits";
+import type { RequestLabels } from "./metrics";
+import type { LlmRoute } from "./providers/types";
+import { UpstreamError } from "./providers/types";
+import { StreamTap } from "./sse";
+import { costNanos, nanosToDollars, type SpendAccount, type Usage } from "./spend";
+import { estimateInputTokens, estimateMessagesTokens, promptTokensUpperBound } from "./tokens";
+
+/**
+ * The OpenAI-compatible routes. Checks run in LiteLLM's order: key → model access → budgets
+ * (key, then team, or the user's for keys without a team) → rate limits → forward → record.
+ * The budget check reserves the request's worst-case cost and the settlement replaces it with
+ * the real one, so concurrent requests cannot all spend the same remaining budget.
+ */
+
+const tokenLimit = z.number().int().positive().nullable().optional();
+const common = {
+  model: z.string().min(1),
+  stream: z.boolean().nullable().optional(),
+  stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullable().optional(),
+  max_tokens: tokenLimit,
+  max_completion_tokens: tokenLimit,
+  user: z.string().optional(),
+  mock_response: z.string().optional(),
+};
+const textInput = z.union([
+  z.string(),
+  z.array(z.string()).min(1),
+  z.array(z.number().int()).min(1),
+  z.array(z.array(z.number().int()).min(1)).min(1),
+]);
+
+const bodySchemas = {
+  chat: z.looseObject({
+    ...common,
+    messages: z.array(z.looseObject({ role: z.string().min(1) })).min(1),
+  }),
+  completion: z.looseObject({ ...common, prompt: textInput }),
+  embedding: z.looseObject({
+    model: z.string().min(1),
+    input: textInput,
+    dimensions: z.number().int().positive().optional(),
+    user: z.string().optional(),
+  }),
+} satisfies Record<LlmRoute, z.ZodType>;
+
+const callTypes: Record<LlmRoute, string> = { chat: "acompletion", completion: "atext_completion", embedding: "aembedding" };
+
+interface Reservation {
+  account: SpendAccount;
+  nanos: number;
+}
+
+interface Admission {
+  reservations: Reservation[];
+  subjects: LimitSubject[];
+  headers: Record<string, string>;
+}
+
+export async function handleLlmRequest(
+  gateway: Gateway,
+  req: IncomingMessage,
+  res: ServerResponse,
+  route: LlmRoute,
+  routePath: string,
+): Promise<void> {
+  const started = performance.now();
+  const startTime = new Date();
+  let labels: RequestLabels = emptyLabels();
+  try {
+    const caller = await authenticate(gateway, req.headers);
+    labels = labelsOf(caller, "", "");
+    const raw = await readBody(req, gateway.settings.maxRequestBytes);
+    const body = validate(bodySchemas[route], parseJsonObject(raw)) as Record<string, unknown> & { model: string };
+    labels = labelsOf(caller, body.model, typeof body.user === "string" ? body.user : "");
+    const deployment = chooseDeployment(gateway, caller, body.model, routePath);
+    const admission = admit(gateway, caller, deployment, body, route, raw.length, startTime);
+    await forward(gateway, { req, res, route, caller, deployment, body, admission, labels, started, startTime });
+  } catch (err) {
+    const error = toGatewayError(gateway, err);
+    gateway.metrics.requestFailed(labels, error.status, error.type);
+    sendError(res, error);
+  }
+}
+
+function emptyLabels(): RequestLabels {
+  return { end_user: "", hashed_api_key: "", api_key_alias: "", requested_model: "", team: "", team_alias: "", user: "" };
+}
+
+function labelsOf(caller: Caller, model: string, endUser: string): RequestLabels {
+  if (caller.kind === "master") {
+    return { ...emptyLabels(), hashed_api_key: caller.hash, requested_model: model, end_user: endUser, user: "default_user_id" };
+  }
+  const { key, team } = caller.context;
+  return {
+    end_user: endUser,
+    hashed_api_key: key.token,
+    api_key_alias: key.key_alias ?? "",
+    requested_model: model,
+    team: key.team_id ?? "",
+    team_alias: team?.team_alias ?? "",
+    user: key.user_id ?? "",
+  };
+}
+
+function chooseDeployment(gateway: Gateway, caller: Caller, model: string, routePath: string): Deployment {
+  if (caller.kind === "key") {
+    const { context } = caller;
+    if (context.team?.blocked) {
+      throw new GatewayError(
+        401,
+        "auth_error",
+        `Authentication Error, Team=${context.team.team_id} is blocked. Update via \`/team/unblock\` if you're an admin.`,
+      );
+    }
+    const refusedBy = gateway.models.refusal(context, model);
+    if (refusedBy) throw modelAccessDenied(refusedBy, context, model);
+  }
+  const deployment = gateway.models.pick(model);
+  if (!deployment) {
+    throw badRequest(
+      `${routePath.replace(/^\/v1/, "")}: Invalid model name passed in model=${model}. Call \`/v1/models\` to view available models for your key.`,
+      "model",
+    );
+  }
+  return deployment;
+}
+
+function modelAccessDenied(refusedBy: "key" | "team" | "user", context: KeyContext, model: string): GatewayError {
+  if (refusedBy === "team") {
+    return forbidden(
+      `Team not allowed to access model. Team=${context.key.team_id ?? ""}, Model=${model}. Allowed team models = ${JSON.stringify(context.team?.models ?? [])}`,
+      "team_model_access_denied",
+      "model",
+    );
+  }
+  if (refusedBy === "user") {
+    return forbidden(
+      `User not allowed to access model. User=${context.key.user_id ?? ""}, Model=${model}. Allowed user models = ${JSON.stringify(context.user?.models ?? [])}`,
+      "user_model_access_denied",
+      "model",
+    );
+  }
+  return forbidden(
+    `The requested model '${model}' is not available for this API key, or the model name is invalid. Check the models available to you and try again.`,
+    "key_model_access_denied",
+    "model",
+  );
+}
+
+function maxOutputTokens(body: Record<string, unknown>, route: LlmRoute, deployment: Deployment): number {
+  if (route === "embedding") return 0;
+  const asked = body.max_completion_tokens ?? body.max_tokens;
+  return typeof asked === "number" ? asked : deployment.maxOutputTokens;
+}
+
+/** The budget check and the rate-limit check, done synchronously so no other request interleaves. */
+function admit(
+  gateway: Gateway,
+  caller: Caller,
+  deployment: Deployment,
+  body: Record<string, unknown>,
+  route: LlmRoute,
+  bodyBytes: number,
+  now: Date,
+): Admission {
+  if (caller.kind === "master") return { reservations: [], subjects: [], headers: {} };
+  const { context } = caller;
+  const worstCase = costNanos(
+    { promptTokens: promptTokensUpperBound(bodyBytes), completionTokens: maxOutputTokens(body, route, deployment) },
+    deployment,
+  );
+  // LiteLLM skips budget checks for models priced at exactly zero in both directions.
+  const free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
+  const reservations = free ? [] : reserveBudgets(gateway, context, worstCase, now);
+  const subjects = limitSubjects(context);
+  const result = gateway.limiter.admit(subjects, now.getTime());
+  if (isRefusal(result)) {
+    release(reservations);
+    throw rateLimited(result, now.getTime());
+  }
+  return { reservations, subjects, headers: result.headers };
+}
+
+function budgetsOf(context: KeyContext): { account: SpendAccount; name: string }[] {
+  const budgets = [{ account: context.keyAccount, name: `Key=${context.key.key_alias ?? context.key.key_name}` }];
+  // LiteLLM's rule: a team key draws on the team's budget, not on its user's personal one.
+  if (context.teamAccount) budgets.push({ account: context.teamAccount, name: `Team=${context.key.team_id ?? ""}` });
+  else if (context.userAccount) budgets.push({ account: context.userAccount, name: `User=${context.key.user_id ?? ""}` });
+  return budgets;
+}
+
+function reserveBudgets(gateway: Gateway, context: KeyContext, worstCase: number, now: Date): Reservation[] {
+  const budgets = budgetsOf(context);
+  for (const { account, name } of budgets) {
+    if (account.resetIfDue(now)) gateway.directory.touched(account);
+    const max = account.maxBudgetNanos;
+    if (max === null) continue;
+    if (account.spentNanos + account.reservedNanos >= max) {
+      throw new GatewayError(
+        402,
+        "budget_exceeded",
+        `Budget has been exceeded! ${name} Current cost: ${nanosToDollars(account.spentNanos)}, Max budget: ${nanosToDollars(max)}`,
+      );
+    }
+  }
+  const reservations: Reservation[] = [];
+  for (const { account } of budgets) {
+    const max = account.maxBudgetNanos;
+    if (max === null) continue;
+    // A nearly spent budget still admits one request, reserving only what is left: the
+    // overspend is then at most that one request's cost beyond its reservation.
+    const nanos = Math.min(worstCase, max - account.spentNanos - account.reservedNanos);
+    account.reservedNanos += nanos;
+    reservations.push({ account, nanos });
+  }
+  return reservations;
+}
+
+function release(reservations: readonly Reservation[]): void {
+  for (const { account, nanos } of reservations) account.reservedNanos -= nanos;
+}
+
+function limitSubjects(context: KeyContext): LimitSubject[] {
+  const { key, user, team } = context;
+  const subjects: LimitSubject[] = [
+    {
+      descriptor: "api_key",
+      id: key.token,
+      rpmLimit: key.rpm_limit,
+      tpmLimit: key.tpm_limit,
+      maxParallelRequests: key.max_parallel_requests,
+    },
+  ];
+  if (user) {
+    subjects.push({
+      descriptor: "user",
+      id: user.user_id,
+      rpmLimit: user.rpm_limit,
+      tpmLimit: user.tpm_limit,
+      maxParallelRequests: user.max_parallel_requests,
+    });
+  }
+  if (team) {
+    subjects.push({
+      descriptor: "team",
+      id: team.team_id,
+      rpmLimit: team.rpm_limit,
+      tpmLimit: team.tpm_limit,
+      maxParallelRequests: team.max_parallel_requests,
+    });
+  }
+  return subjects;
+}
+
+function utcStamp(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+function rateLimited(refusal: LimitRefusal, now: number): GatewayError {
+  const { subject, kind, limit, resetAt } = refusal;
+  const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
+  const headers = {
+    "retry-after": String(retryAfter),
+    rate_limit_type: kind,
+    reset_at: utcStamp(resetAt),
+    [`x-ratelimit-${subject.descriptor}-limit-${kind}`]: String(limit),
+    [`x-ratelimit-${subject.descriptor}-remaining-${kind}`]: "0",
+    [`x-ratelimit-reset-${kind}`]: `${retryAfter}s`,
+  };
+  return new GatewayError(
+    429,
+    "rate_limit_error",
+    `Rate limit exceeded for ${subject.descriptor}: ${subject.id}. Limit type: ${kind}. Current limit: ${limit}, Remaining: 0. Limit resets at: ${utcStamp(resetAt)}`,
+    null,
+    headers,
+  );
+}
+
+interface Forwarding {
+  req: IncomingMessage;
+  res: ServerResponse;
+  route: LlmRoute;
+  caller: Caller;
+  deployment: Deployment;
+  body: Record<string, unknown>;
+  admission: Admission;
+  labels: RequestLabels;
+  started: number;
+  startTime: Date;
+}
+
+async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
+  const { res, route, deployment, body, admission } = call;
+  const stream = route !== "embedding" && body.stream === true;
+  const callerWantsUsage = isIncludeUsage(body.stream_options) || gateway.settings.alwaysIncludeStreamUsage;
+  const upstreamBody = stream
+    ? { ...body, stream_options: { ...(asRecord(body.stream_options) ?? {}), include_usage: true } }
+    : body;
+  const provider = typeof body.mock_response === "string" ? gateway.providers.mock : gateway.providers[deployment.provider];
+  const abort = new AbortController();
+  const onClose = () => {
+    if (!res.writableFinished) abort.abort();
+  };
+  res.once("close", onClose);
+  const requestId = randomUUID();
+  const upstreamStarted = performance.now();
+  let usage: Usage | null = null;
+  let failure: GatewayError | null = null;
+  try {
+    const reply = await provider.send({ deployment, route, body: upstreamBody, stream, signal: abort.signal });
+    const headers = {
+      ...admission.headers,
+      "x-litellm-call-id": requestId,
+      "x-litellm-model-id": deployment.id,
+      "x-litellm-model-group": deployment.modelName,
+    };
+    if (reply.type === "json") {
+      usage = reply.usage;
+      const cost = costNanos(usage, deployment);
+      res.writeHead(200, {
+        ...headers,
+        "content-type": "application/json",
+        "content-length": reply.body.length,
+        "x-litellm-response-cost": String(nanosToDollars(cost)),
+        "x-litellm-overhead-duration-ms": (upstreamStarted - call.started).toFixed(3),
+      });
+      res.end(reply.body);
+    } else {
+      res.writeHead(200, {
+        ...headers,
+        "content-type": "text/event-stream",
+        "cache-control": "no-cache",
+        connection: "keep-alive",
+      });
+      const tap = new StreamTap(callerWantsUsage);
+      try {
+        for await (const chunk of reply.events) {
+          const out = tap.push(chunk);
+          if (out !== "" && !res.write(out)) await Promise.race([once(res, "drain"), once(res, "close")]);
+          if (res.destroyed) break;
+        }
+        const rest = tap.end();
+        if (rest !== "") res.write(rest);
+      } catch (err) {
+        failure = toGatewayError(gateway, err);
+        // The status line is gone; LiteLLM reports a mid-stream failure as an event.
+        if (!res.destroyed) res.write(`data: ${errorBody(failure)}\n\n`);
+      }
+      res.end();
+      usage = tap.usage ?? {
+        promptTokens: estimatePrompt(route, body),
+        completionTokens: Math.ceil(tap.streamedChars / 4),
+      };
+    }
+  } catch (err) {
+    // A caller that hung up is not an upstream failure, and nothing is left to answer.
+    failure = abort.signal.aborted
+      ? new GatewayError(499, "client_closed_request", "The caller closed the connection before the answer.")
+      : toGatewayError(gateway, err);
+    usage = null;
+    sendError(res, failure);
+  } finally {
+    res.removeListener("close", onClose);
+    settle(gateway, call, requestId, usage, failure, upstreamStarted);
+  }
+}
+
+function estimatePrompt(route: LlmRoute, body: Record<string, unknown>): number {
+  if (route === "chat") return estimateMessagesTokens(Array.isArray(body.messages) ? body.messages : []);
+  return estimateInputTokens(route === "embedding" ? body.input : body.prompt);
+}
+
+/**
+ * Replaces the reservation with the real cost on key, user and team, counts the tokens against
+ * the rate limits, and queues the spend-log row. A request that failed before any output costs
+ * nothing; a stream cut short costs what it used.
+ */
+function settle(
+  gateway: Gateway,
+  call: Forwarding,
+  requestId: string,
+  usage: Usage | null,
+  failure: GatewayError | null,
+  upstreamStarted: number,
+): void {
+  const { caller, deployment, admission, labels } = call;
+  release(admission.reservations);
+  const now = performance.now();
+  const tokens = usage ? usage.promptTokens + usage.completionTokens : 0;
+  gateway.limiter.finish(admission.subjects, tokens, Date.now());
+  const cost = usage ? costNanos(usage, deployment) : 0;
+  const context = caller.kind === "key" ? caller.context : null;
+  if (context && cost > 0) {
+    for (const account of [context.keyAccount, context.userAccount, context.teamAccount]) {
+      if (!account) continue;
+      account.record(cost);
+      gateway.directory.touched(account);
+    }
+  }
+  const dollars = nanosToDollars(cost);
+  if (failure) gateway.metrics.requestFailed(labels, failure.status, failure.type);
+  else gateway.metrics.requestFinished(labels, 200);
+  if (usage) gateway.metrics.usage(labels, deployment.upstreamModel, tokens, dollars);
+  gateway.metrics.latency(labels, deployment.upstreamModel, (now - upstreamStarted) / 1000, (now - call.started) / 1000);
+  if (context) {
+    const remaining = (account: SpendAccount | undefined) =>
+      account && account.maxBudgetNanos !== null ? nanosToDollars(account.maxBudgetNanos - account.spentNanos) : null;
+    gateway.metrics.remainingBudgets(
+      { hash: context.key.token, alias: context.key.key_alias ?? "", remaining: remaining(context.keyAccount) },
+      context.user ? { id: context.user.user_id, remaining: remaining(context.userAccount) } : null,
+    );
+  }
+  if (!usage && !failure) return;
+  gateway.flusher.add({
+    request_id: requestId,
+    call_type: callTypes[call.route],
+    api_key: caller.hash,
+    spendNanos: cost,
+    total_tokens: tokens,
+    prompt_tokens: usage?.promptTokens ?? 0,
+    completion_tokens: usage?.completionTokens ?? 0,
+    start_time: call.startTime,
+    end_time: new Date(),
+    model: deployment.upstreamModel,
+    model_id: deployment.id,
+    model_group: deployment.modelName,
+    custom_llm_provider: deployment.provider,
+    api_base: deployment.provider === "mock" ? null : deployment.apiBase,
+    user_id: context ? context.key.user_id : "default_user_id",
+    team_id: context ? context.key.team_id : null,
+    end_user: labels.end_user || null,
+    status: failure ? "failure" : "success",
+  });
+}
+
+function isIncludeUsage(options: unknown): boolean {
+  const record = asRecord(options);
+  return record !== null && record.include_usage === true;
+}
+
+function asRecord(value: unknown): Record<string, unknown> | null {
+  return value !== null && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+}
+
+/** Maps anything thrown on the request path to what the caller sees; unknown errors are logged. */
+export function toGatewayError(gateway: Gateway, err: unknown): GatewayError {
+  if (err instanceof GatewayError) return err;
+  if (err instanceof UpstreamError) {
+    if (err.kind === "timeout") return new GatewayError(504, "timeout_error", `litellm.Timeout: ${err.message}`);
+    if (err.kind === "status" && err.status !== null) {
+      // The upstream refusing the gateway's own credentials is the operator's problem, not the caller's.
+      if (err.status === 401 || err.status === 403 || err.status >= 500) {
+        return new GatewayError(502, "api_error", `litellm.APIError: upstream answered ${err.status}: ${err.message}`);
+      }
+      const type = err.status === 429 ? "rate_limit_error" : "invalid_request_error";
+      return new GatewayError(err.status, type, `litellm.BadRequestError: ${err.message}`);
+    }
+    return new GatewayError(502, "api_error", `litellm.APIConnectionError: ${err.message}`);
+  }
+  gateway.log.error({ err }, "unexpected error on an LLM route");
+  return new GatewayError(500, "internal_server_error", "Internal server error. The gateway logged the details.");
+}
+

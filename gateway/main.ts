@@ -1,0 +1,131 @@
+import type { Server } from "node:http";
+import { createDb } from "../lib/db/client";
+import { exitOnEnvError } from "../lib/env";
+import { hashKey } from "./auth";
+import { ConfigError, loadConfigFile, resolveSettings } from "./config";
+import type { Gateway } from "./context";
+import { Directory } from "./directory";
+import { gatewayEnv } from "./env";
+import { SpendFlusher } from "./flusher";
+import { HealthMonitor } from "./health";
+import { RateLimiter } from "./limits";
+import { createLogger } from "./log";
+import { GatewayMetrics } from "./metrics";
+import { ModelCatalog } from "./models";
+import { closeProviders, createProviders } from "./providers";
+import { createListener, type ListenerKind } from "./server";
+import { migrateGateway } from "./store";
+
+/**
+ * `npm run gateway`: the LiteLLM-compatible gateway. Reads its env and LiteLLM-format config,
+ * migrates its schema, then serves the public listener (GATEWAY_HOST:GATEWAY_PORT) and the admin
+ * listener (GATEWAY_ADMIN_HOST:GATEWAY_ADMIN_PORT), or both on one port when the ports are equal.
+ * Ready when GET /health/liveliness answers 200. SIGINT/SIGTERM: stop accepting, let requests in
+ * flight finish, flush spend to Postgres, exit.
+ */
+
+const shutdownGraceMs = 10_000;
+
+async function main(): Promise<void> {
+  let env;
+  try {
+    env = gatewayEnv();
+  } catch (err) {
+    exitOnEnvError(err);
+  }
+  const log = createLogger(env.LOG_LEVEL);
+
+  let settings;
+  try {
+    settings = resolveSettings(await loadConfigFile(env.GATEWAY_CONFIG, process.env), env.LITELLM_MASTER_KEY);
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(`gateway: ${err.message}`);
+      process.exit(1);
+    }
+    throw err;
+  }
+
+  const sql = createDb(env.DATABASE_URL, { max: 4 });
+  const applied = await migrateGateway(sql);
+  if (applied.length > 0) log.info({ applied }, "gateway migrations applied");
+  // What seed 004 does by hand: the admin user the master key acts as.
+  await sql`
+    insert into gateway.users (user_id, user_alias, user_role)
+    values ('default_user_id', 'Admin', 'proxy_admin')
+    on conflict (user_id) do nothing`;
+
+  const directory = new Directory(sql, log);
+  const providers = createProviders();
+  const flusher = new SpendFlusher(sql, directory, log, !settings.disableSpendLogs);
+  const gateway: Gateway = {
+    settings,
+    sql,
+    log,
+    directory,
+    limiter: new RateLimiter(),
+    providers,
+    metrics: new GatewayMetrics(),
+    flusher,
+    models: new ModelCatalog(settings.deployments),
+    health: new HealthMonitor(sql, providers, settings.deployments, settings.healthCheckIntervalSeconds * 1000),
+    masterKeyHash: hashKey(settings.masterKey),
+  };
+  flusher.start(settings.batchWriteSeconds * 1000);
+  const sweep = setInterval(() => gateway.limiter.sweep(Date.now()), 60_000);
+  sweep.unref();
+
+  const listeners: { server: Server; kind: ListenerKind; host: string; port: number }[] =
+    env.GATEWAY_PORT === env.GATEWAY_ADMIN_PORT
+      ? [{ server: createListener(gateway, "both"), kind: "both", host: env.GATEWAY_HOST, port: env.GATEWAY_PORT }]
+      : [
+          { server: createListener(gateway, "public"), kind: "public", host: env.GATEWAY_HOST, port: env.GATEWAY_PORT },
+          {
+            server: createListener(gateway, "admin"),
+            kind: "admin",
+            host: env.GATEWAY_ADMIN_HOST,
+            port: env.GATEWAY_ADMIN_PORT,
+          },
+        ];
+  for (const listener of listeners) {
+    await new Promise<void>((resolve, reject) => {
+      listener.server.once("error", reject);
+      listener.server.listen(listener.port, listener.host, () => resolve());
+    });
+  }
+  log.info(
+    {
+      listeners: listeners.map((listener) => `${listener.kind} http://${listener.host}:${listener.port}`),
+      models: gateway.models.names,
+    },
+    "gateway ready",
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, "gateway stopping: no new requests, flushing spend");
+    const closed = Promise.all(
+      listeners.map((listener) => new Promise<void>((resolve) => listener.server.close(() => resolve()))),
+    );
+    for (const listener of listeners) listener.server.closeIdleConnections();
+    const grace = new Promise<void>((resolve) => setTimeout(resolve, shutdownGraceMs).unref());
+    await Promise.race([closed, grace]);
+    for (const listener of listeners) listener.server.closeAllConnections();
+    flusher.stop();
+    clearInterval(sweep);
+    await flusher.flush();
+    await closeProviders(providers);
+    await sql.end({ timeout: 5 });
+    log.info("gateway stopped");
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void stop("SIGINT"));
+  process.once("SIGTERM", () => void stop("SIGTERM"));
+}
+
+main().catch((err: unknown) => {
+  console.error("gateway failed to start:", err instanceof Error ? err.message : err);
+  process.exit(1);
+});

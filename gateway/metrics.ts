@@ -1,0 +1,122 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+/**
+ * Prometheus metrics under LiteLLM's names and labels, so dashboards built for a LiteLLM proxy
+ * work unchanged. Counters carry the `_total` suffix in their name because that is what
+ * LiteLLM's Python client exposes. Keys appear only as their SHA-256 hash, never the secret.
+ */
+
+// LiteLLM's latency buckets, in seconds.
+const latencyBuckets = [
+  0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7, 7.5, 8, 8.5, 9,
+  9.5, 10, 15, 20, 25, 30, 60, 120, 180, 240, 300,
+];
+
+const requestLabels = ["end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias", "user"] as const;
+
+export interface RequestLabels {
+  hashed_api_key: string;
+  api_key_alias: string;
+  requested_model: string;
+  team: string;
+  team_alias: string;
+  user: string;
+  end_user: string;
+}
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+
+  private readonly totalRequests = new Counter({
+    name: "litellm_proxy_total_requests_metric_total",
+    help: "Total number of requests made to the proxy server",
+    labelNames: [...requestLabels, "status_code"],
+    registers: [this.registry],
+  });
+
+  private readonly failedRequests = new Counter({
+    name: "litellm_proxy_failed_requests_metric_total",
+    help: "Total number of failed responses from proxy - the client did not get a success response from litellm proxy",
+    labelNames: [...requestLabels, "exception_status", "exception_class"],
+    registers: [this.registry],
+  });
+
+  private readonly totalTokens = new Counter({
+    name: "litellm_total_tokens_metric_total",
+    help: "Total number of input + output tokens from LLM requests",
+    labelNames: [...requestLabels, "model"],
+    registers: [this.registry],
+  });
+
+  private readonly spend = new Counter({
+    name: "litellm_spend_metric_total",
+    help: "Total spend on LLM requests (US dollars)",
+    labelNames: ["end_user", "hashed_api_key", "api_key_alias", "model", "team", "team_alias", "user"],
+    registers: [this.registry],
+  });
+
+  private readonly llmApiLatency = new Histogram({
+    name: "litellm_llm_api_latency_metric",
+    help: "Total latency (seconds) for a model's LLM API call",
+    labelNames: [...requestLabels, "model"],
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  private readonly requestTotalLatency = new Histogram({
+    name: "litellm_request_total_latency_metric",
+    help: "Total latency (seconds) for a request to the proxy",
+    labelNames: [...requestLabels, "model"],
+    buckets: latencyBuckets,
+    registers: [this.registry],
+  });
+
+  private readonly remainingKeyBudget = new Gauge({
+    name: "litellm_remaining_api_key_budget_metric",
+    help: "Remaining budget for api key (US dollars)",
+    labelNames: ["hashed_api_key", "api_key_alias"],
+    registers: [this.registry],
+  });
+
+  private readonly remainingUserBudget = new Gauge({
+    name: "litellm_remaining_user_budget_metric",
+    help: "Remaining budget for user (US dollars)",
+    labelNames: ["user"],
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "gateway_" });
+  }
+
+  requestFinished(labels: RequestLabels, statusCode: number): void {
+    this.totalRequests.inc({ ...labels, status_code: String(statusCode) });
+  }
+
+  requestFailed(labels: RequestLabels, statusCode: number, exceptionClass: string): void {
+    this.totalRequests.inc({ ...labels, status_code: String(statusCode) });
+    this.failedRequests.inc({ ...labels, exception_status: String(statusCode), exception_class: exceptionClass });
+  }
+
+  usage(labels: RequestLabels, model: string, tokens: number, spendDollars: number): void {
+    this.totalTokens.inc({ ...labels, model }, tokens);
+    const { requested_model: _requested, ...spendLabels } = labels;
+    this.spend.inc({ ...spendLabels, model }, spendDollars);
+  }
+
+  latency(labels: RequestLabels, model: string, upstreamSeconds: number, totalSeconds: number): void {
+    this.llmApiLatency.observe({ ...labels, model }, upstreamSeconds);
+    this.requestTotalLatency.observe({ ...labels, model }, totalSeconds);
+  }
+
+  remainingBudgets(key: { hash: string; alias: string; remaining: number | null }, user: { id: string; remaining: number | null } | null): void {
+    if (key.remaining !== null) {
+      this.remainingKeyBudget.set({ hashed_api_key: key.hash, api_key_alias: key.alias }, key.remaining);
+    }
+    if (user && user.remaining !== null) this.remainingUserBudget.set({ user: user.id }, user.remaining);
+  }
+
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}

@@ -1,0 +1,70 @@
+/**
+ * Built-in prices (US dollars per token) and output limits for the models the product's users
+ * name, copied from LiteLLM's model_prices_and_context_window.json. A config may override any
+ * of them per deployment; a model found neither here nor in the config is refused at start,
+ * because an unpriced model would be silently free and no budget would ever trip.
+ */
+export interface ModelPrice {
+  inputCostPerToken: number;
+  outputCostPerToken: number;
+  maxOutputTokens: number;
+  mode: "chat" | "embedding" | "completion";
+}
+
+const chat = (input: number, output: number, maxOutputTokens: number): ModelPrice => ({
+  inputCostPerToken: input,
+  outputCostPerToken: output,
+  maxOutputTokens,
+  mode: "chat",
+});
+
+const embedding = (input: number): ModelPrice => ({
+  inputCostPerToken: input,
+  outputCostPerToken: 0,
+  maxOutputTokens: 0,
+  mode: "embedding",
+});
+
+export const builtInPrices: Readonly<Record<string, ModelPrice>> = {
+  "gpt-4o": chat(2.5e-6, 1e-5, 16_384),
+  "gpt-4o-mini": chat(1.5e-7, 6e-7, 16_384),
+  "gpt-4.1": chat(2e-6, 8e-6, 32_768),
+  "gpt-4.1-mini": chat(4e-7, 1.6e-6, 32_768),
+  "gpt-4.1-nano": chat(1e-7, 4e-7, 32_768),
+  "gpt-4": chat(3e-5, 6e-5, 4_096),
+  "gpt-4-turbo": chat(1e-5, 3e-5, 4_096),
+  "gpt-3.5-turbo": chat(5e-7, 1.5e-6, 4_096),
+  "gpt-3.5-turbo-instruct": { ...chat(1.5e-6, 2e-6, 4_096), mode: "completion" },
+  "text-embedding-3-small": embedding(2e-8),
+  "text-embedding-3-large": embedding(1.3e-7),
+  "text-embedding-ada-002": embedding(1e-7),
+  "claude-3-haiku": chat(2.5e-7, 1.25e-6, 4_096),
+  "claude-3-5-haiku": chat(8e-7, 4e-6, 8_192),
+  "claude-3-5-sonnet": chat(3e-6, 1.5e-5, 8_192),
+  "claude-3-7-sonnet": chat(3e-6, 1.5e-5, 128_000),
+  "claude-haiku-4-5": chat(1e-6, 5e-6, 64_000),
+  "claude-sonnet-4": chat(3e-6, 1.5e-5, 64_000),
+  "claude-sonnet-4-5": chat(3e-6, 1.5e-5, 64_000),
+  "claude-opus-4": chat(1.5e-5, 7.5e-5, 32_000),
+  "claude-opus-4-1": chat(1.5e-5, 7.5e-5, 32_000),
+  "deepseek-r1": chat(1.35e-6, 5.4e-6, 32_768),
+};
+
+// Longest names first, so "gpt-4o-mini-2024-07-18" matches gpt-4o-mini and not gpt-4o.
+const namesByLength = Object.keys(builtInPrices).sort((a, b) => b.length - a.length);
+
+/**
+ * Finds the built-in price of a model named the way configs name them: with or without a
+ * provider prefix (`openai/`, `bedrock/`), a Bedrock vendor and region prefix
+ * (`us.anthropic.`), a dated snapshot or a Bedrock version suffix (`-20241022-v1:0`).
+ */
+export function findBuiltInPrice(name: string): ModelPrice | undefined {
+  const base = name
+    .toLowerCase()
+    .replace(/^[a-z_]+\//, "")
+    .replace(/^(?:[a-z]{2}\.)?(?:anthropic|deepseek|openai|meta)\./, "");
+  const exact = builtInPrices[base];
+  if (exact) return exact;
+  const prefix = namesByLength.find((candidate) => base.startsWith(`${candidate}-`) || base.startsWith(`${candidate}:`));
+  return prefix ? builtInPrices[prefix] : undefined;
+}

@@ -1,0 +1,63 @@
+import type { Deployment } from "../config";
+import type { Usage } from "../spend";
+
+export type LlmRoute = "chat" | "completion" | "embedding";
+
+export interface ProviderCall {
+  deployment: Deployment;
+  route: LlmRoute;
+  /** The caller's body, validated; the provider maps it to its upstream's shape. */
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** Aborted when the caller goes away, so the upstream call stops too. */
+  signal: AbortSignal;
+}
+
+/** A complete response, already in OpenAI's shape, with the usage the provider reported. */
+export interface JsonReply {
+  type: "json";
+  body: Buffer;
+  /** As the upstream reported it, or estimated from the exchange when it reported none. */
+  usage: Usage;
+}
+
+/** A stream of OpenAI-shaped server-sent events (`data: {...}\n\n` … `data: [DONE]\n\n`). */
+export interface StreamReply {
+  type: "stream";
+  events: AsyncIterable<Uint8Array>;
+}
+
+export type ProviderReply = JsonReply | StreamReply;
+
+export interface HealthResult {
+  healthy: boolean;
+  error?: string;
+}
+
+/** One upstream kind: how to reach it and how its wire maps to OpenAI's. */
+export interface Provider {
+  send(call: ProviderCall): Promise<ProviderReply>;
+  checkHealth(deployment: Deployment): Promise<HealthResult>;
+  close(): Promise<void>;
+}
+
+/** The upstream answered with an error status, or could not be reached in time. */
+export class UpstreamError extends Error {
+  constructor(
+    readonly kind: "status" | "unreachable" | "timeout" | "malformed",
+    message: string,
+    readonly status: number | null = null,
+  ) {
+    super(message);
+    this.name = "UpstreamError";
+  }
+}
+
+export function usageFrom(value: unknown): Usage | null {
+  if (value === null || typeof value !== "object") return null;
+  const record = value as Record<string, unknown>;
+  const prompt = record.prompt_tokens;
+  const completion = record.completion_tokens;
+  if (typeof prompt !== "number") return null;
+  return { promptTokens: prompt, completionTokens: typeof completion === "number" ? completion : 0 };
+}

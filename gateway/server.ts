@@ -1,0 +1,144 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { authenticate, requireAdmin } from "./auth";
+import { keyRoutes } from "./admin/keys";
+import { modelRoutes } from "./admin/models";
+import { spendRoutes } from "./admin/spend";
+import { teamRoutes } from "./admin/teams";
+import { userRoutes } from "./admin/users";
+import type { Gateway } from "./context";
+import { GatewayError, internalError, sendError } from "./errors";
+import { parseJsonObject, pathOf, queryOf, readBody, sendJson } from "./http";
+import { handleLlmRequest } from "./llm";
+import type { LlmRoute } from "./providers/types";
+import { ok, type Route, type RouteCall } from "./routes";
+
+export const gatewayVersion = "creditgate-gateway/0.1.0";
+
+function llmRoute(route: LlmRoute): Route {
+  return {
+    method: "POST",
+    access: "none", // handleLlmRequest authenticates, so its failures are counted in the metrics.
+    public: true,
+    handle: async (call) => {
+      await handleLlmRequest(call.gateway, call.req, call.res, route, call.path);
+      return "written";
+    },
+  };
+}
+
+const liveliness: Route = {
+  method: "GET",
+  access: "none",
+  public: true,
+  handle: async () => ok("I'm alive!"),
+};
+
+const healthRoutes: Record<string, Route> = {
+  "/health/liveliness": liveliness,
+  "/health/liveness": liveliness,
+  "/health/readiness": {
+    method: "GET",
+    access: "none",
+    public: true,
+    handle: async (call) => {
+      const db = await call.gateway.health.database();
+      const ready = db === "connected";
+      return {
+        status: ready ? 200 : 503,
+        body: {
+          status: ready ? "connected" : "unhealthy",
+          db,
+          cache: null,
+          litellm_version: gatewayVersion,
+          success_callbacks: [],
+          last_updated: new Date().toISOString(),
+        },
+      };
+    },
+  },
+  // Open to anyone, as our users' guide documents; the checks behind it are cached.
+  "/health": {
+    method: "GET",
+    access: "none",
+    public: true,
+    handle: async (call) => ok(await call.gateway.health.endpoints(Date.now())),
+  },
+};
+
+const metricsRoute: Route = {
+  method: "GET",
+  access: "none",
+  public: false,
+  handle: async (call) => {
+    if (call.gateway.settings.requireAuthForMetrics) {
+      requireAdmin(await authenticate(call.gateway, call.req.headers), "/metrics");
+    }
+    return { body: await call.gateway.metrics.text(), contentType: "text/plain; version=0.0.4; charset=utf-8" };
+  },
+};
+
+export const routes: Record<string, Route> = {
+  "/v1/chat/completions": llmRoute("chat"),
+  "/chat/completions": llmRoute("chat"),
+  "/v1/completions": llmRoute("completion"),
+  "/completions": llmRoute("completion"),
+  "/v1/embeddings": llmRoute("embedding"),
+  "/embeddings": llmRoute("embedding"),
+  ...modelRoutes,
+  ...healthRoutes,
+  ...keyRoutes,
+  ...userRoutes,
+  ...teamRoutes,
+  ...spendRoutes,
+  "/metrics": metricsRoute,
+};
+
+export type ListenerKind = "public" | "admin" | "both";
+
+async function dispatch(gateway: Gateway, kind: ListenerKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const url = req.url ?? "/";
+  const path = pathOf(url);
+  const route = routes[path];
+  if (!route || (kind === "public" && !route.public)) {
+    throw new GatewayError(404, "not_found_error", `Route ${path} not found`);
+  }
+  if (req.method !== route.method) {
+    throw new GatewayError(405, "invalid_request_error", `Method ${req.method ?? ""} is not allowed on ${path}; use ${route.method}`);
+  }
+  const caller = route.access === "none" ? null : await authenticate(gateway, req.headers);
+  if (route.access === "admin" && caller) requireAdmin(caller, path);
+  const call: RouteCall = {
+    gateway,
+    req,
+    res,
+    path,
+    query: queryOf(url),
+    caller,
+    json: async () => parseJsonObject(await readBody(req, gateway.settings.maxRequestBytes)),
+  };
+  const result = await route.handle(call);
+  if (result === "written") return;
+  if (result.contentType) {
+    res.writeHead(result.status ?? 200, { "content-type": result.contentType });
+    res.end(result.body);
+    return;
+  }
+  sendJson(res, result.status ?? 200, result.body);
+}
+
+export function createListener(gateway: Gateway, kind: ListenerKind): Server {
+  const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    dispatch(gateway, kind, req, res).catch((err: unknown) => {
+      if (err instanceof GatewayError) {
+        sendError(res, err);
+        return;
+      }
+      gateway.log.error({ err, path: pathOf(req.url ?? "/") }, "unexpected error");
+      sendError(res, internalError());
+    });
+  });
+  // Requests that would otherwise hang forever on a slow or silent client.
+  server.requestTimeout = 0;
+  server.headersTimeout = 60_000;
+  return server;
+}

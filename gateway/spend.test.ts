@@ -1,0 +1,42 @@
+import { describe, expect, it } from "vitest";
+import { SpendAccount, costNanos, decimalToNanos, nanosToDecimal } from "./spend";
+
+describe("money", () => {
+  it("a request's cost is tokens times the per-token prices, in nano-dollars", () => {
+    expect(costNanos({ promptTokens: 10, completionTokens: 20 }, { inputCostPerToken: 1e-6, outputCostPerToken: 2e-6 })).toBe(
+      50_000,
+    );
+  });
+
+  it.each([
+    [0, "0.000000000"],
+    [1, "0.000000001"],
+    [1_500_000_000, "1.500000000"],
+    [-250, "-0.000000250"],
+  ])("%d nano-dollars are written as the exact decimal %s", (nanos, text) => {
+    expect(nanosToDecimal(nanos)).toBe(text);
+    expect(decimalToNanos(text)).toBe(nanos);
+  });
+});
+
+describe("a spend account", () => {
+  it("a flush that failed is retried with the spend recorded after it", () => {
+    const account = new SpendAccount("key", "k", 0);
+    account.record(100);
+    const write = account.takeFlush();
+    account.record(5);
+    account.restoreFlush(write);
+    expect(account.takeFlush().nanos).toBe(105);
+  });
+
+  it("a reset writes the new period's absolute spend, not an increment", () => {
+    const account = new SpendAccount("key", "k", 500);
+    account.setBudget(1, "1d", new Date("2026-01-01T00:00:00Z"));
+    account.record(100);
+    expect(account.resetIfDue(new Date("2026-01-01T00:00:01Z"))).toBe(true);
+    account.record(7);
+    const write = account.takeFlush();
+    expect(write).toMatchObject({ absolute: true, nanos: 7 });
+    expect(write.budgetResetAt?.toISOString()).toBe("2026-01-02T00:00:00.000Z");
+  });
+});
