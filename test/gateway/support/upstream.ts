@@ -1,0 +1,156 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+
+/**
+ * A stand-in for an OpenAI-compatible provider on a local port, speaking OpenAI's wire format.
+ * The requested upstream model name picks a behaviour, so one server serves every test:
+ *   fail-500 → 500 error body; unauthorized → 401; hang → never answers; no-usage → answers
+ *   (and streams) without usage; anything else → a normal answer with fixed usage.
+ */
+
+export const upstreamUsage = { prompt_tokens: 10, completion_tokens: 20 };
+
+export interface FakeUpstream {
+  url: string;
+  /** Requests received, for asserting what the gateway sent upstream. */
+  requests: { path: string; authorization: string | undefined; body: Record<string, unknown> }[];
+  close(): Promise<void>;
+}
+
+function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
+    req.on("end", () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+    req.on("error", reject);
+  });
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { "content-type": "application/json", "content-length": Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function completionTokens(body: Record<string, unknown>): number {
+  const max = body.max_tokens ?? body.max_completion_tokens;
+  return typeof max === "number" ? Math.min(max, upstreamUsage.completion_tokens) : upstreamUsage.completion_tokens;
+}
+
+function chat(res: ServerResponse, body: Record<string, unknown>): void {
+  const model = String(body.model);
+  const completion = completionTokens(body);
+  const usage = { prompt_tokens: upstreamUsage.prompt_tokens, completion_tokens: completion, total_tokens: upstreamUsage.prompt_tokens + completion };
+  const withUsage = model !== "no-usage";
+  if (body.stream === true) {
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    const base = { id: "chatcmpl-upstream", object: "chat.completion.chunk", created: 1, model };
+    const options = body.stream_options as { include_usage?: boolean } | undefined;
+    for (const piece of ["Hello", " from", " upstream"]) {
+      res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: { content: piece }, finish_reason: null }] })}\n\n`);
+    }
+    res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "stop" }] })}\n\n`);
+    if (withUsage && options?.include_usage) res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+    res.end("data: [DONE]\n\n");
+    return;
+  }
+  send(res, 200, {
+    id: "chatcmpl-upstream",
+    object: "chat.completion",
+    created: 1,
+    model,
+    choices: [{ index: 0, finish_reason: "stop", message: { role: "assistant", content: "Hello from upstream" } }],
+    ...(withUsage ? { usage } : {}),
+  });
+}
+
+export async function startUpstream(): Promise<FakeUpstream> {
+  const requests: FakeUpstream["requests"] = [];
+  const server: Server = createServer((req, res) => {
+    const path = req.url ?? "/";
+    if (req.method === "GET" && path.endsWith("/models")) {
+      send(res, 200, { object: "list", data: [{ id: "upstream-model", object: "model", created: 1, owned_by: "test" }] });
+      return;
+    }
+    readJson(req)
+      .then((body) => {
+        requests.push({ path, authorization: req.headers.authorization, body });
+        const model = String(body.model);
+        if (model === "hang") return;
+        if (model === "fail-500") return send(res, 500, { error: { message: "upstream exploded", type: "server_error" } });
+        if (model === "unauthorized") return send(res, 401, { error: { message: "bad upstream key", type: "invalid_api_key" } });
+        if (path.endsWith("/chat/completions")) return chat(res, body);
+        if (path.endsWith("/completions")) {
+          return send(res, 200, {
+            id: "cmpl-upstream",
+            object: "text_completion",
+            created: 1,
+            model,
+            choices: [{ index: 0, text: "Hello from upstream", logprobs: null, finish_reason: "stop" }],
+            usage: { ...upstreamUsage, total_tokens: 30 },
+          });
+        }
+        if (path.endsWith("/embeddings")) {
+          const inputs = Array.isArray(body.input) ? body.input : [body.input];
+          return send(res, 200, {
+            object: "list",
+            model,
+            data: inputs.map((_input, index) => ({ object: "embedding", index, embedding: [0.1, 0.2, 0.3] })),
+            usage: { prompt_tokens: 8, total_tokens: 8 },
+          });
+        }
+        send(res, 404, { error: { message: "no such route" } });
+      })
+      .catch(() => send(res, 400, { error: { message: "bad json" } }));
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("no address");
+  return {
+    url: `http://127.0.0.1:${address.port}/v1`,
+    requests,
+    async close() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/**
+ * Prices chosen so costs are exact: 10 prompt + 20 completion tokens cost
+ * 10 × 0.000001 + 20 × 0.000002 = $0.00005 per chat request.
+ */
+export const inputCostPerToken = 0.000001;
+export const outputCostPerToken = 0.000002;
+export const chatCost = 0.00005;
+
+/** A config with upstream models on the fake server plus a mock model. */
+export function testConfig(upstreamUrl: string, extra = ""): string {
+  const priced = `
+    model_info:
+      input_cost_per_token: ${inputCostPerToken}
+      output_cost_per_token: ${outputCostPerToken}`;
+  const upstreamModel = (name: string, upstream = name, params = "") => `
+  - model_name: ${name}
+    litellm_params:
+      model: openai/${upstream}
+      api_base: ${upstreamUrl}
+      api_key: os.environ/TEST_UPSTREAM_KEY${params}${priced}`;
+  return `
+model_list:${upstreamModel("gpt-test")}${upstreamModel("other-model")}${upstreamModel("beta-model", "beta-model")}
+      access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}
+  - model_name: mock-model
+    litellm_params:
+      model: mock/mock-model${priced}
+general_settings:
+  proxy_batch_write_at: 1
+  max_request_size_mb: 1
+${extra}`;
+}
+
+export const upstreamKey = "upstream-secret-key";
