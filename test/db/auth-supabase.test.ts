@@ -83,7 +83,7 @@ describeWithDatabase("auth routes in Supabase mode", (db) => {
   });
 
   it("an address in ADMIN_EMAILS becomes an admin in Supabase mode too", async () => {
-    const response = await routes.signup(post("/api/auth/signup", { email: "boss@example.test", password: "correct horse" }));
+    const response = await routes.signup(post("/api/auth/signup", { email: "boss-supabase@example.test", password: "correct horse" }));
     expect(response.status).toBe(201);
     const { user } = await response.json();
     const [profile] = await db()`select role from public.profiles where id = ${user.id}`;

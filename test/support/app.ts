@@ -14,7 +14,7 @@ export async function appRoutes(options: { supabaseUrl?: string } = {}) {
   }
   process.env.AUTH_JWT_SECRET ??= randomBytes(32).toString("hex");
   process.env.KEY_ENCRYPTION_SECRET ??= randomBytes(32).toString("hex");
-  process.env.ADMIN_EMAILS = "boss@example.test";
+  process.env.ADMIN_EMAILS = "boss@example.test,boss-supabase@example.test";
   process.env.APP_URL = "http://localhost:3000";
   process.env.LOG_LEVEL = "silent";
   return {
