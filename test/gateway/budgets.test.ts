@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { waitFor } from "./support/gateway";
-import { chatBody, errorOf, useGateway } from "./support/harness";
+import { chatBody, errorOf, withGateway } from "./support/harness";
 import { chatCost } from "./support/upstream";
 
-const h = useGateway();
+const h = withGateway();
 
 async function chat(key: string, model = "gpt-test") {
   return h.call("/v1/chat/completions", { key, body: chatBody(model, { max_tokens: 20 }) });

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { masterKey, waitFor } from "./support/gateway";
-import { chatBody, errorOf, useGateway } from "./support/harness";
+import { chatBody, errorOf, withGateway } from "./support/harness";
 
-const h = useGateway();
+const h = withGateway();
 
 function expectEnvelope(body: unknown, status: number) {
   const error = errorOf(body);

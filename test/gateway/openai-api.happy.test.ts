@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { waitFor } from "./support/gateway";
-import { chatBody, useGateway } from "./support/harness";
+import { chatBody, withGateway } from "./support/harness";
 import { chatCost, upstreamKey } from "./support/upstream";
 
-const h = useGateway();
+const h = withGateway();
 
 interface KeyInfo {
   info: { spend: number };

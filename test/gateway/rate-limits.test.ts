@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
-import { chatBody, errorOf, useGateway } from "./support/harness";
+import { chatBody, errorOf, withGateway } from "./support/harness";
 
-const h = useGateway();
+const h = withGateway();
 
 const chat = (key: string) => h.call("/v1/chat/completions", { key, body: chatBody() });
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { chatBody, useGateway } from "./support/harness";
+import { chatBody, withGateway } from "./support/harness";
 import { chatCost } from "./support/upstream";
 
-const h = useGateway({ extraConfig: "" });
+const h = withGateway({ extraConfig: "" });
 
 describe("spend survives a restart", () => {
   it("key, user and team spend after a restart equal the spend before it, and the budget still holds", async () => {

@@ -30,7 +30,7 @@ async function answer(res: Response) {
 }
 
 /** One Postgres, one fake upstream and one real gateway process for the test file. */
-export function useGateway(options: { extraConfig?: string; samePort?: boolean } = {}): Harness {
+export function withGateway(options: { extraConfig?: string; samePort?: boolean } = {}): Harness {
   const state: Partial<Pick<Harness, "gateway" | "upstream" | "postgres">> = {};
   const start = async () => {
     if (!state.postgres || !state.upstream) throw new Error("harness not started");
@@ -110,8 +110,7 @@ export function errorOf(body: unknown): ErrorEnvelope["error"] {
   return envelope.error;
 }
 
-export const chatBody = (model = "gpt-test", extra: Record<string, unknown> = {}) => ({
-  model,
-  messages: [{ role: "user", content: "Say hello" }],
-  ...extra,
-});
+/** A small chat request; `extra` adds fields such as max_tokens (typed loosely for error tests). */
+export function chatBody(model = "gpt-test", extra: { max_tokens?: number; padding?: string } = {}) {
+  return { model, messages: [{ role: "user" as const, content: "Say hello" }], ...extra };
+}
