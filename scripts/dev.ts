@@ -32,7 +32,7 @@ const localSecretsSchema = z.object({
 });
 type LocalSecrets = z.infer<typeof localSecretsSchema>;
 
-const colors = { db: 35, gateway: 36, app: 32, dev: 33 } as const;
+const colors = { db: 35, gateway: 36, worker: 34, app: 32, dev: 33 } as const;
 type Part = keyof typeof colors;
 
 function say(part: Part, line: string) {
@@ -180,6 +180,9 @@ async function main() {
     if (!ready) return stop(1);
   }
 
+  const workerEntry = path.join(root, "scripts/worker.ts");
+  supervise("worker", run("worker", process.execPath, ["--import", "tsx", workerEntry], { ...env, CREDITGATE_SERVICE: "worker" }));
+
   const nextBin = path.join(root, "node_modules/next/dist/bin/next");
   const app = run("app", process.execPath, [nextBin, appMode, "--port", String(appPort)], { ...env, CREDITGATE_SERVICE: "app" });
   supervise("app", app);
@@ -190,6 +193,7 @@ async function main() {
     `dashboard      ${env.APP_URL}  (sign up at ${env.APP_URL}/signup)`,
     existsSync(gatewayEntry) ? `gateway        ${env.GATEWAY_PUBLIC_URL}/v1  (OpenAI-compatible)` : null,
     existsSync(gatewayEntry) ? `gateway admin  ${env.LITELLM_BASE_URL}  (master key in .data/secrets.json)` : null,
+    `sync worker    pushing key and budget changes to ${env.LITELLM_BASE_URL}`,
     `database       ${database.embedded ? (ephemeral ? "embedded PGlite, in memory" : "embedded PGlite, .data/pglite") : "DATABASE_URL"}`,
     "Ctrl-C stops everything.",
   ].filter((line): line is string => line !== null);
