@@ -6,6 +6,8 @@ export interface HealthReport {
   status: "ok" | "degraded" | "down";
   database: PartState;
   gateway: PartState | { ok: false; error: "not configured" };
+  /** The sync breaker around the gateway: open means pushes are failing fast and queue up. */
+  sync: { breaker: "closed" | "open" | "half-open" } | null;
 }
 
 async function timed(check: () => Promise<void>): Promise<PartState> {
@@ -23,7 +25,12 @@ async function timed(check: () => Promise<void>): Promise<PartState> {
  * gateway is out (the dashboard still serves local data and queues changes), "down" without a
  * database.
  */
-export async function checkHealth(sql: Sql, gatewayUrl: string | undefined, timeoutMs = 2000): Promise<HealthReport> {
+export async function checkHealth(
+  sql: Sql,
+  gatewayUrl: string | undefined,
+  breakerState: (() => "closed" | "open" | "half-open") | undefined,
+  timeoutMs = 2000,
+): Promise<HealthReport> {
   const [database, gateway] = await Promise.all([
     timed(async () => {
       await sql`select 1`;
@@ -36,5 +43,5 @@ export async function checkHealth(sql: Sql, gatewayUrl: string | undefined, time
       : Promise.resolve({ ok: false as const, error: "not configured" as const }),
   ]);
   const status = !database.ok ? "down" : gateway.ok ? "ok" : "degraded";
-  return { status, database, gateway };
+  return { status, database, gateway, sync: breakerState ? { breaker: breakerState() } : null };
 }

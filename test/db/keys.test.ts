@@ -176,6 +176,18 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     expect(rows).toEqual([{ is_placeholder: true }]);
   });
 
+  it("/api/health reports the database, the gateway and the sync breaker", async () => {
+    const { GET } = await import("../../app/api/health/route");
+    const response = await GET(new Request("http://localhost:3000/api/health"));
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({
+      status: "ok",
+      database: { ok: true },
+      gateway: { ok: true },
+      sync: { breaker: "closed" },
+    });
+  });
+
   it("key routes answer 401 without a session", async () => {
     const responses = [
       await routes.manage.GET(request("GET", "/api/keys/manage", "")),

@@ -5,7 +5,7 @@ import { appServices } from "@/lib/services";
 export const dynamic = "force-dynamic";
 
 export const GET = route(async () => {
-  const { sql, env } = appServices();
-  const report = await checkHealth(sql, env.LITELLM_BASE_URL);
+  const { sql, env, keys } = appServices();
+  const report = await checkHealth(sql, keys ? env.LITELLM_BASE_URL : undefined, keys?.sync.breaker.state);
   return json(report, { status: report.status === "down" ? 503 : 200 });
 });
