@@ -1,0 +1,100 @@
+import { Client, Pool } from "undici";
+
+/**
+ * Latency measurement with microsecond resolution (autocannon's histogram counts whole
+ * milliseconds, too coarse for a sub-millisecond overhead): a closed loop on one keep-alive
+ * connection, and an open loop at a fixed rate that times each request from the moment it was
+ * due, so a stall is counted against every request it delays.
+ */
+
+export interface LoadResult {
+  requests: number;
+  errors: number;
+  requestsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+}
+
+export interface Target {
+  url: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+function percentile(sorted: Float64Array, fraction: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const index = Math.min(sorted.length - 1, Math.floor(fraction * sorted.length));
+  return sorted[index] ?? Number.NaN;
+}
+
+function summarize(latencies: number[], errors: number, seconds: number): LoadResult {
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: latencies.length,
+    errors,
+    requestsPerSecond: latencies.length / seconds,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+  };
+}
+
+export async function oneConnection(target: Target, seconds: number): Promise<LoadResult> {
+  const client = new Client(target.url, { pipelining: 1, keepAliveTimeout: 60_000 });
+  const latencies: number[] = [];
+  let errors = 0;
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  try {
+    while (performance.now() < end) {
+      const sent = performance.now();
+      const res = await client.request({ method: "POST", path: target.path, headers: target.headers, body: target.body });
+      await res.body.arrayBuffer();
+      if (res.statusCode === 200) latencies.push(performance.now() - sent);
+      else errors += 1;
+    }
+  } finally {
+    await client.close();
+  }
+  return summarize(latencies, errors, (performance.now() - started) / 1000);
+}
+
+export async function fixedRate(target: Target, ratePerSecond: number, seconds: number): Promise<LoadResult> {
+  const pool = new Pool(target.url, { connections: 64, pipelining: 1, keepAliveTimeout: 60_000 });
+  const latencies: number[] = [];
+  let errors = 0;
+  let sent = 0;
+  const total = Math.round(ratePerSecond * seconds);
+  const intervalMs = 1000 / ratePerSecond;
+  const started = performance.now();
+  const inFlight = new Set<Promise<void>>();
+  const fire = (dueAt: number) => {
+    const request = pool
+      .request({ method: "POST", path: target.path, headers: target.headers, body: target.body })
+      .then(async (res) => {
+        await res.body.arrayBuffer();
+        if (res.statusCode === 200) latencies.push(performance.now() - dueAt);
+        else errors += 1;
+      })
+      .catch(() => {
+        errors += 1;
+      });
+    inFlight.add(request);
+    void request.finally(() => inFlight.delete(request));
+  };
+  await new Promise<void>((resolve) => {
+    const tick = () => {
+      const now = performance.now();
+      while (sent < total && started + sent * intervalMs <= now) {
+        fire(started + sent * intervalMs);
+        sent += 1;
+      }
+      if (sent >= total) resolve();
+      else setTimeout(tick, 1);
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  await pool.close();
+  return summarize(latencies, errors, seconds);
+}

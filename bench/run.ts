@@ -1,0 +1,255 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import autocannon from "autocannon";
+import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+
+/**
+ * `npm run bench`: requests per second and latency straight to a local mock upstream and
+ * through the gateway, at one connection, at 50 connections and at a fixed 500 req/s, plus the
+ * gateway's added latency, CPU and memory. Everything runs on loopback, each part in its own
+ * process (upstream, Postgres, gateway; the load generator is this one). Prints figures; asserts
+ * nothing.
+ */
+
+const root = path.resolve(import.meta.dirname, "..");
+const masterKey = "sk-bench-master-key-0000";
+const warmupSeconds = 2;
+const measureSeconds = 8;
+const fixedRatePerSecond = 500;
+
+function spawnPart(file: string, env: Record<string, string> = {}): ChildProcess {
+  return spawn(process.execPath, ["--import", "tsx", file], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+}
+
+async function firstLine<T>(child: ChildProcess): Promise<T> {
+  if (!child.stdout) throw new Error("no stdout");
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    if (line.trim().startsWith("{")) return JSON.parse(line) as T;
+  }
+  throw new Error("process ended before printing its address");
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") throw new Error("no port");
+  return address.port;
+}
+
+async function waitUntilAlive(url: string, child: ChildProcess): Promise<void> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+    const alive = await fetch(url).then((res) => res.ok, () => false);
+    if (alive) return;
+    if (Date.now() > deadline) throw new Error("gateway did not come up");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** CPU seconds and resident memory of a process, from /proc (Linux). */
+function processStats(pid: number): { cpuSeconds: number; rssMb: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
+    return { cpuSeconds: ticks / 100, rssMb: rssKb / 1024 };
+  } catch {
+    return null;
+  }
+}
+
+interface Row {
+  scenario: string;
+  target: string;
+  result: LoadResult;
+  cpuPercent: number | null;
+  peakRssMb: number | null;
+}
+
+async function measure(
+  scenario: string,
+  target: string,
+  gatewayPid: number | null,
+  run: () => Promise<LoadResult>,
+): Promise<Row> {
+  const before = gatewayPid === null ? null : processStats(gatewayPid);
+  let peakRssMb = before?.rssMb ?? null;
+  const sampler = setInterval(() => {
+    const now = gatewayPid === null ? null : processStats(gatewayPid);
+    if (now && (peakRssMb === null || now.rssMb > peakRssMb)) peakRssMb = now.rssMb;
+  }, 200);
+  const started = performance.now();
+  const result = await run();
+  const elapsed = (performance.now() - started) / 1000;
+  clearInterval(sampler);
+  const after = gatewayPid === null ? null : processStats(gatewayPid);
+  const cpuPercent = before && after ? ((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100 : null;
+  return { scenario, target, result, cpuPercent, peakRssMb: gatewayPid === null ? null : peakRssMb };
+}
+
+async function autocannonRun(target: Target, connections: number, seconds: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${target.url}${target.path}`,
+    method: "POST",
+    headers: target.headers,
+    body: target.body,
+    connections,
+    duration: seconds,
+  });
+  const ok = result["2xx"];
+  return {
+    requests: ok,
+    errors: result.non2xx + result.errors + result.timeouts,
+    requestsPerSecond: ok / seconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+  };
+}
+
+function pad(value: string, width: number): string {
+  return value.length >= width ? value : value + " ".repeat(width - value.length);
+}
+
+function fmt(value: number | null, digits: number): string {
+  return value === null || Number.isNaN(value) ? "-" : value.toFixed(digits);
+}
+
+async function main(): Promise<void> {
+  const children: ChildProcess[] = [];
+  const stopAll = () => {
+    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  };
+  process.once("SIGINT", () => {
+    stopAll();
+    process.exit(130);
+  });
+  try {
+    const upstreamProcess = spawnPart("bench/upstream.ts");
+    children.push(upstreamProcess);
+    const postgresProcess = spawnPart("bench/postgres.ts");
+    children.push(postgresProcess);
+    const { port: upstreamPort } = await firstLine<{ port: number }>(upstreamProcess);
+    const { url: databaseUrl } = await firstLine<{ url: string }>(postgresProcess);
+
+    const dir = await mkdtemp(path.join(tmpdir(), "gateway-bench-"));
+    const configPath = path.join(dir, "config.yaml");
+    await writeFile(
+      configPath,
+      `model_list:
+  - model_name: bench-model
+    litellm_params:
+      model: openai/bench-model
+      api_base: http://127.0.0.1:${upstreamPort}/v1
+      api_key: upstream-bench-key
+    model_info:
+      base_model: gpt-4o-mini
+general_settings:
+  proxy_batch_write_at: 10
+`,
+    );
+    const gatewayPort = await freePort();
+    const adminPort = await freePort();
+    const gatewayProcess = spawnPart("gateway/main.ts", {
+      DATABASE_URL: databaseUrl,
+      LITELLM_MASTER_KEY: masterKey,
+      GATEWAY_CONFIG: configPath,
+      GATEWAY_PORT: String(gatewayPort),
+      GATEWAY_ADMIN_PORT: String(adminPort),
+      GATEWAY_HOST: "127.0.0.1",
+      LOG_LEVEL: "warn",
+    });
+    children.push(gatewayProcess);
+    const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
+    await waitUntilAlive(`${gatewayUrl}/health/liveliness`, gatewayProcess);
+    const gatewayPid = gatewayProcess.pid ?? null;
+
+    // A key with every check the hot path does: a budget, rpm and tpm limits, a model list.
+    const generated = await fetch(`http://127.0.0.1:${adminPort}/key/generate`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
+      body: JSON.stringify({ max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000, models: ["bench-model"] }),
+    });
+    const { key } = (await generated.json()) as { key: string };
+
+    const body = JSON.stringify({ model: "bench-model", max_tokens: 16, messages: [{ role: "user", content: "Say hello." }] });
+    const direct: Target = {
+      url: `http://127.0.0.1:${upstreamPort}`,
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json", authorization: "Bearer upstream-bench-key" },
+      body,
+    };
+    const viaGateway: Target = {
+      url: gatewayUrl,
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json", authorization: `Bearer ${key}` },
+      body,
+    };
+
+    console.log(`warming up (${warmupSeconds}s each), then ${measureSeconds}s per measurement…`);
+    await oneConnection(direct, warmupSeconds);
+    await autocannonRun(viaGateway, 50, warmupSeconds);
+
+    const rows: Row[] = [];
+    rows.push(await measure("1 connection", "upstream", null, () => oneConnection(direct, measureSeconds)));
+    rows.push(await measure("1 connection", "gateway", gatewayPid, () => oneConnection(viaGateway, measureSeconds)));
+    rows.push(await measure("50 connections", "upstream", null, () => autocannonRun(direct, 50, measureSeconds)));
+    rows.push(await measure("50 connections", "gateway", gatewayPid, () => autocannonRun(viaGateway, 50, measureSeconds)));
+    rows.push(await measure(`fixed ${fixedRatePerSecond} req/s`, "upstream", null, () => fixedRate(direct, fixedRatePerSecond, measureSeconds)));
+    rows.push(await measure(`fixed ${fixedRatePerSecond} req/s`, "gateway", gatewayPid, () => fixedRate(viaGateway, fixedRatePerSecond, measureSeconds)));
+
+    console.log("");
+    console.log(
+      [pad("scenario", 18), pad("target", 9), pad("req/s", 9), pad("p50 ms", 8), pad("p99 ms", 8), pad("errors", 7), pad("gw CPU %", 9), "gw RSS MB"].join(" "),
+    );
+    for (const row of rows) {
+      console.log(
+        [
+          pad(row.scenario, 18),
+          pad(row.target, 9),
+          pad(fmt(row.result.requestsPerSecond, 0), 9),
+          pad(fmt(row.result.p50Ms, 3), 8),
+          pad(fmt(row.result.p99Ms, 3), 8),
+          pad(String(row.result.errors), 7),
+          pad(fmt(row.cpuPercent, 0), 9),
+          fmt(row.peakRssMb, 0),
+        ].join(" "),
+      );
+    }
+    const find = (scenario: string, target: string) => rows.find((row) => row.scenario === scenario && row.target === target)?.result;
+    const added = (scenario: string) => {
+      const upstream = find(scenario, "upstream");
+      const gateway = find(scenario, "gateway");
+      return upstream && gateway ? { p50: gateway.p50Ms - upstream.p50Ms, p99: gateway.p99Ms - upstream.p99Ms } : null;
+    };
+    const oneConn = added("1 connection");
+    const fixed = added(`fixed ${fixedRatePerSecond} req/s`);
+    console.log("");
+    console.log(`gateway added latency at 1 connection: p50 ${fmt(oneConn?.p50 ?? null, 3)} ms, p99 ${fmt(oneConn?.p99 ?? null, 3)} ms`);
+    console.log(`gateway added latency at ${fixedRatePerSecond} req/s: p50 ${fmt(fixed?.p50 ?? null, 3)} ms, p99 ${fmt(fixed?.p99 ?? null, 3)} ms`);
+    const final = gatewayPid === null ? null : processStats(gatewayPid);
+    console.log(`gateway resident memory at the end: ${fmt(final?.rssMb ?? null, 0)} MB`);
+    console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies)");
+  } finally {
+    stopAll();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error("bench failed:", err);
+  process.exit(1);
+});
