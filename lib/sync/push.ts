@@ -119,13 +119,13 @@ export async function pushKey(ctx: SyncContext, row: KeyRow): Promise<PushOutcom
     }
     await ensureGatewayUser(ctx, row.user_id);
     const limits = {
-      alias: row.alias,
+      alias: gatewayAlias(row.alias, row.id),
       maxBudgetCents: row.max_budget,
       budgetDuration: row.budget_duration,
       rpmLimit: row.rpm_limit,
       tpmLimit: row.tpm_limit,
       models: row.models,
-      metadata: { creditgate_key_id: row.id },
+      metadata: { creditgate_key_id: row.id, alias: row.alias },
     };
     if (row.secret_ciphertext && token) {
       const secret = decryptKeySecret(row.secret_ciphertext, row.id, ctx.keyEncryptionSecret);
@@ -140,6 +140,20 @@ export async function pushKey(ctx: SyncContext, row: KeyRow): Promise<PushOutcom
     await ctx.breaker.execute(() => ctx.client.updateKey(token, limits));
     return {};
   });
+}
+
+/**
+ * LiteLLM requires key aliases to be unique across every key on the proxy, while our users name
+ * their keys freely ("laptop"): the gateway gets the name made unique with the row id's prefix,
+ * in the characters LiteLLM's optional alias validation allows.
+ */
+export function gatewayAlias(alias: string | null, rowId: string): string {
+  const slug = (alias ?? "")
+    .toLowerCase()
+    .replace(/[^a-z0-9_\-/.@]+/g, "-")
+    .replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, "")
+    .slice(0, 48);
+  return `${slug || "key"}-${rowId.slice(0, 8)}`;
 }
 
 /** Keys need their user on the gateway first (their budget is the user's balance). */

@@ -111,7 +111,7 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     );
     expect(response.status).toBe(200);
     const info = await fetch(`${gateway.adminUrl}/key/info?key=${keyToken(created.secret)}`, { headers: { authorization: `Bearer ${masterKey}` } });
-    expect((await info.json()).info).toMatchObject({ key_alias: "edited", max_budget: 2.5, rpm_limit: 7, models: ["mock-large"] });
+    expect((await info.json()).info).toMatchObject({ key_alias: `edited-${created.id.slice(0, 8)}`, max_budget: 2.5, rpm_limit: 7, models: ["mock-large"] });
   });
 
   it("a revoked key is refused by the gateway", async () => {
@@ -122,6 +122,15 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     expect(response.status).toBe(200);
     expect((await response.json()).status).toBe("revoked");
     expect((await chat(created.secret)).status).toBe(401);
+  });
+
+  it("two users may give their keys the same name", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const first = await routes.manage.POST(request("POST", "/api/keys/manage", alice.cookie, { alias: "Laptop" }));
+    const second = await routes.manage.POST(request("POST", "/api/keys/manage", bob.cookie, { alias: "Laptop" }));
+    expect([first.status, second.status]).toEqual([201, 201]);
+    expect((await second.json()).alias).toBe("Laptop");
   });
 
   it("the user's gateway budget is their credit balance", async () => {
@@ -230,7 +239,7 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
       return row?.sync_status === "synced" ? true : undefined;
     }, 20_000, "the key to sync");
     const info = await up.client.keyInfo(keyToken(created.secret ?? ""));
-    expect(info).toMatchObject({ alias: "offline-2", rpmLimit: 20 });
+    expect(info).toMatchObject({ alias: `offline-2-${created.key.id.slice(0, 8)}`, rpmLimit: 20 });
     expect((await chat(created.secret ?? "")).status).toBe(200);
     await down.client.close();
     await up.client.close();
