@@ -16,6 +16,8 @@ const workerEnvSchema = z.object({
   LITELLM_MASTER_KEY: envFields.LITELLM_MASTER_KEY.unwrap(),
   KEY_ENCRYPTION_SECRET: envFields.KEY_ENCRYPTION_SECRET,
   SYNC_IDLE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  // How long a claimed row stays claimed: a worker that dies mid-push frees its rows after this.
+  SYNC_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
 });
 
 async function main() {
@@ -32,6 +34,7 @@ async function main() {
     litellmBaseUrl: env.LITELLM_BASE_URL,
     litellmMasterKey: env.LITELLM_MASTER_KEY,
     keyEncryptionSecret: env.KEY_ENCRYPTION_SECRET,
+    leaseSeconds: env.SYNC_LEASE_SECONDS,
   });
   const worker = startSyncWorker(ctx, { idleMs: env.SYNC_IDLE_MS });
   log.info({ gateway: ctx.client.baseUrl }, "sync worker started");

@@ -11,6 +11,7 @@ export interface SyncSettings {
   litellmMasterKey: string;
   keyEncryptionSecret: string;
   requestTimeoutMs?: number;
+  leaseSeconds?: number;
 }
 
 /** The gateway client and breaker a process shares between its requests and its worker. */
@@ -19,6 +20,7 @@ export function createSyncContext(settings: SyncSettings): SyncContext & { clien
     sql: settings.sql,
     log: settings.log,
     keyEncryptionSecret: settings.keyEncryptionSecret,
+    leaseSeconds: settings.leaseSeconds,
     client: createLiteLLMClient({
       baseUrl: settings.litellmBaseUrl,
       masterKey: settings.litellmMasterKey,
