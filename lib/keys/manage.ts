@@ -32,16 +32,10 @@ export const createKeySchema = z
   })
   .strict();
 
+/** Any of the create fields, plus the key's id: only the fields present change. */
 export const updateKeySchema = z
-  .object({
-    id: z.uuid({ message: "must be a key id" }),
-    alias: limitFields.alias.optional(),
-    max_budget: limitFields.max_budget.optional(),
-    budget_duration: limitFields.budget_duration.optional(),
-    rpm_limit: limitFields.rpm_limit.optional(),
-    tpm_limit: limitFields.tpm_limit.optional(),
-    models: limitFields.models.optional(),
-  })
+  .object({ id: z.uuid({ message: "must be a key id" }) })
+  .extend(createKeySchema.partial().shape)
   .strict();
 
 export const keyIdSchema = z.object({ id: z.uuid({ message: "must be a key id" }) }).strict();

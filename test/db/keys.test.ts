@@ -7,24 +7,8 @@ import { runSyncPass } from "../../lib/sync/worker";
 import { appRoutes, post } from "../support/app";
 import { databaseUrl, describeWithDatabase, uniqueEmail } from "../support/db";
 import { freePort, masterKey, startGateway, waitFor, type RunningGateway } from "../gateway/support/gateway";
+import { mockGatewayConfig } from "../support/gateway-config";
 
-const gatewayConfig = `
-model_list:
-  - model_name: mock-small
-    litellm_params:
-      model: mock/mock-small
-    model_info:
-      input_cost_per_token: 0.000001
-      output_cost_per_token: 0.000002
-  - model_name: mock-large
-    litellm_params:
-      model: mock/mock-large
-    model_info:
-      input_cost_per_token: 0.00001
-      output_cost_per_token: 0.00002
-general_settings:
-  proxy_batch_write_at: 1
-`;
 
 type Routes = Awaited<ReturnType<typeof appRoutes>> & {
   manage: typeof import("../../app/api/keys/manage/route");
@@ -44,7 +28,7 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
   let routes: Routes;
 
   beforeAll(async () => {
-    gateway = await startGateway({ config: gatewayConfig, databaseUrl });
+    gateway = await startGateway({ config: mockGatewayConfig, databaseUrl });
     process.env.LITELLM_BASE_URL = gateway.adminUrl;
     process.env.LITELLM_MASTER_KEY = masterKey;
     const base = await appRoutes();

@@ -8,16 +8,8 @@ import { createSyncContext } from "../../lib/sync/context";
 import type { SyncContext } from "../../lib/sync/push";
 import { runSyncPass } from "../../lib/sync/worker";
 import { masterKey, startGateway, type RunningGateway } from "../gateway/support/gateway";
+import { mockGatewayConfig } from "../support/gateway-config";
 
-const config = `
-model_list:
-  - model_name: mock-small
-    litellm_params:
-      model: mock/mock-small
-    model_info:
-      input_cost_per_token: 0.000001
-      output_cost_per_token: 0.000002
-`;
 const kek = "k".repeat(64);
 
 describeWithDatabase("sync under concurrency", (db) => {
@@ -25,7 +17,7 @@ describeWithDatabase("sync under concurrency", (db) => {
   const contexts: SyncContext[] = [];
 
   beforeAll(async () => {
-    gateway = await startGateway({ config, databaseUrl });
+    gateway = await startGateway({ config: mockGatewayConfig, databaseUrl });
   });
   afterAll(async () => {
     await Promise.all(contexts.map((ctx) => ctx.client.close()));

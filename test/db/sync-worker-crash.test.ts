@@ -9,16 +9,8 @@ import { createSyncContext } from "../../lib/sync/context";
 import { gatewayAlias } from "../../lib/sync/push";
 import { databaseUrl, describeWithDatabase, insertAuthUser } from "../support/db";
 import { masterKey, startGateway, waitFor, type RunningGateway } from "../gateway/support/gateway";
+import { mockGatewayConfig } from "../support/gateway-config";
 
-const config = `
-model_list:
-  - model_name: mock-small
-    litellm_params:
-      model: mock/mock-small
-    model_info:
-      input_cost_per_token: 0.000001
-      output_cost_per_token: 0.000002
-`;
 const kek = "k".repeat(64);
 const root = path.resolve(import.meta.dirname, "../..");
 
@@ -27,7 +19,7 @@ describeWithDatabase("sync worker killed mid-batch", (db) => {
   const workers: ChildProcess[] = [];
 
   beforeAll(async () => {
-    gateway = await startGateway({ config, databaseUrl });
+    gateway = await startGateway({ config: mockGatewayConfig, databaseUrl });
   });
   afterAll(async () => {
     for (const worker of workers) if (worker.exitCode === null) worker.kill("SIGKILL");

@@ -3,22 +3,8 @@ import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../lib/db/embed
 import { generateKeySecret, keyToken } from "../../lib/keys/secret";
 import { createLiteLLMClient, GatewayError, type LiteLLMClient } from "../../lib/litellm/client";
 import { freePort, masterKey, startGateway, type RunningGateway } from "./support/gateway";
+import { mockGatewayConfig } from "../support/gateway-config";
 
-const config = `
-model_list:
-  - model_name: mock-small
-    litellm_params:
-      model: mock/mock-small
-    model_info:
-      input_cost_per_token: 0.000001
-      output_cost_per_token: 0.000002
-  - model_name: mock-large
-    litellm_params:
-      model: mock/mock-large
-    model_info:
-      input_cost_per_token: 0.00001
-      output_cost_per_token: 0.00002
-`;
 
 describe("the LiteLLM admin client against the real gateway process", () => {
   let postgres: EmbeddedPostgres;
@@ -27,7 +13,7 @@ describe("the LiteLLM admin client against the real gateway process", () => {
 
   beforeAll(async () => {
     postgres = await startEmbeddedPostgres();
-    gateway = await startGateway({ config, databaseUrl: postgres.url });
+    gateway = await startGateway({ config: mockGatewayConfig, databaseUrl: postgres.url });
     client = createLiteLLMClient({ baseUrl: gateway.adminUrl, masterKey });
   });
   afterAll(async () => {
