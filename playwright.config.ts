@@ -3,10 +3,12 @@ import { defineConfig } from "@playwright/test";
 
 // Debian's Chromium (apt-get install chromium); Playwright's own browser download is not used.
 const systemChromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((path) => existsSync(path));
-const appPort = 3100;
+// E2E_PORT and NEXT_DIST_DIR let two checkouts' browser tests run side by side.
+const appPort = Number(process.env.E2E_PORT ?? 3100);
 
 export default defineConfig({
   testDir: "e2e",
+  outputDir: process.env.E2E_OUTPUT_DIR ?? "test-results",
   fullyParallel: false,
   workers: 1,
   retries: 0,
@@ -31,8 +33,8 @@ export default defineConfig({
     stdout: "pipe",
     env: {
       PORT: String(appPort),
-      GATEWAY_PORT: "4100",
-      GATEWAY_ADMIN_PORT: "4101",
+      GATEWAY_PORT: String(appPort + 1000),
+      GATEWAY_ADMIN_PORT: String(appPort + 1001),
       PGLITE_PORT: "0",
       ADMIN_EMAILS: "admin@e2e.example",
       NEXT_TELEMETRY_DISABLED: "1",
