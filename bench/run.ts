@@ -22,8 +22,11 @@ const warmupSeconds = 2;
 const measureSeconds = 8;
 const fixedRatePerSecond = 500;
 
-function spawnPart(file: string, env: Record<string, string> = {}): ChildProcess {
-  return spawn(process.execPath, ["--import", "tsx", file], {
+// BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
+const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+
+function spawnPart(file: string, env: Record<string, string> = {}, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, "--import", "tsx", file], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
@@ -131,12 +134,17 @@ function fmt(value: number | null, digits: number): string {
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
-  const stopAll = () => {
-    for (const child of children) if (child.exitCode === null) child.kill("SIGTERM");
+  // The gateway first: it flushes spend to Postgres on SIGTERM, so Postgres must outlive it.
+  const stopAll = async () => {
+    for (const child of [...children].reverse()) {
+      if (child.exitCode !== null) continue;
+      const exited = new Promise((resolve) => child.once("exit", resolve));
+      child.kill("SIGTERM");
+      await exited;
+    }
   };
   process.once("SIGINT", () => {
-    stopAll();
-    process.exit(130);
+    void stopAll().then(() => process.exit(130));
   });
   try {
     const upstreamProcess = spawnPart("bench/upstream.ts");
@@ -160,6 +168,7 @@ async function main(): Promise<void> {
       base_model: gpt-4o-mini
 general_settings:
   proxy_batch_write_at: 10
+${process.env.BENCH_EXTRA_SETTINGS ?? ""}
 `,
     );
     const gatewayPort = await freePort();
@@ -172,7 +181,7 @@ general_settings:
       GATEWAY_ADMIN_PORT: String(adminPort),
       GATEWAY_HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
-    });
+    }, gatewayNodeArgs);
     children.push(gatewayProcess);
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await waitUntilAlive(`${gatewayUrl}/health/liveliness`, gatewayProcess);
@@ -245,7 +254,7 @@ general_settings:
     console.log(`gateway resident memory at the end: ${fmt(final?.rssMb ?? null, 0)} MB`);
     console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies)");
   } finally {
-    stopAll();
+    await stopAll();
   }
 }
 

@@ -4,7 +4,7 @@ import type { Logger } from "./log";
 import { insertSpendLogs, type NewSpendLog } from "./store";
 
 // Past this many unwritten rows a flush starts at once rather than at the next tick.
-const eagerFlushRows = 5_000;
+const eagerFlushRows = 1_000;
 // While Postgres is down rows wait in memory; beyond this many the oldest are dropped (and
 // logged), so an outage cannot exhaust memory. Key, user and team spend is never dropped.
 const maxQueuedRows = 500_000;

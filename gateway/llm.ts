@@ -409,10 +409,16 @@ function settle(
     }
   }
   const dollars = nanosToDollars(cost);
-  if (failure) gateway.metrics.requestFailed(labels, failure.status, failure.type);
-  else gateway.metrics.requestFinished(labels, 200);
-  if (usage) gateway.metrics.usage(labels, deployment.upstreamModel, tokens, dollars);
-  gateway.metrics.latency(labels, deployment.upstreamModel, (now - upstreamStarted) / 1000, (now - call.started) / 1000);
+  const upstreamSeconds = (now - upstreamStarted) / 1000;
+  const totalSeconds = (now - call.started) / 1000;
+  if (failure) {
+    gateway.metrics.requestFailed(labels, failure.status, failure.type);
+    if (usage) gateway.metrics.usage(labels, deployment.upstreamModel, tokens, dollars);
+    gateway.metrics.latency(labels, deployment.upstreamModel, upstreamSeconds, totalSeconds);
+  } else {
+    const used = usage ? { tokens, spendDollars: dollars } : null;
+    gateway.metrics.succeeded(labels, deployment.upstreamModel, used, upstreamSeconds, totalSeconds);
+  }
   if (context) {
     const remaining = (account: SpendAccount | undefined) =>
       account && account.maxBudgetNanos !== null ? nanosToDollars(account.maxBudgetNanos - account.spentNanos) : null;

@@ -24,8 +24,21 @@ export interface RequestLabels {
   end_user: string;
 }
 
+/** The labelled series of one (key, model) pair, resolved once instead of hashing labels per request. */
+interface Series {
+  succeeded: ReturnType<Counter["labels"]>;
+  tokens: ReturnType<Counter["labels"]>;
+  spend: ReturnType<Counter["labels"]>;
+  llmApiLatency: ReturnType<Histogram["labels"]>;
+  requestTotalLatency: ReturnType<Histogram["labels"]>;
+}
+
+// Past this many cached series the cache starts over, so a flood of distinct labels stays bounded.
+const maxCachedSeries = 10_000;
+
 export class GatewayMetrics {
   readonly registry = new Registry();
+  private readonly series = new Map<string, Series>();
 
   private readonly totalRequests = new Counter({
     name: "litellm_proxy_total_requests_metric_total",
@@ -89,8 +102,34 @@ export class GatewayMetrics {
     collectDefaultMetrics({ register: this.registry, prefix: "gateway_" });
   }
 
-  requestFinished(labels: RequestLabels, statusCode: number): void {
-    this.totalRequests.inc({ ...labels, status_code: String(statusCode) });
+  private seriesOf(labels: RequestLabels, model: string): Series {
+    const name = `${labels.hashed_api_key}\u0000${labels.requested_model}\u0000${model}\u0000${labels.end_user}\u0000${labels.team}\u0000${labels.user}\u0000${labels.api_key_alias}\u0000${labels.team_alias}`;
+    let found = this.series.get(name);
+    if (!found) {
+      if (this.series.size >= maxCachedSeries) this.series.clear();
+      const { requested_model: _requested, ...spendLabels } = labels;
+      found = {
+        succeeded: this.totalRequests.labels({ ...labels, status_code: "200" }),
+        tokens: this.totalTokens.labels({ ...labels, model }),
+        spend: this.spend.labels({ ...spendLabels, model }),
+        llmApiLatency: this.llmApiLatency.labels({ ...labels, model }),
+        requestTotalLatency: this.requestTotalLatency.labels({ ...labels, model }),
+      };
+      this.series.set(name, found);
+    }
+    return found;
+  }
+
+  /** A successful request: its count, tokens, spend and latencies in one call. */
+  succeeded(labels: RequestLabels, model: string, usage: { tokens: number; spendDollars: number } | null, upstreamSeconds: number, totalSeconds: number): void {
+    const series = this.seriesOf(labels, model);
+    series.succeeded.inc();
+    if (usage) {
+      series.tokens.inc(usage.tokens);
+      series.spend.inc(usage.spendDollars);
+    }
+    series.llmApiLatency.observe(upstreamSeconds);
+    series.requestTotalLatency.observe(totalSeconds);
   }
 
   requestFailed(labels: RequestLabels, statusCode: number, exceptionClass: string): void {
