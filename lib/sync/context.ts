@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { Sql } from "../db/client";
 import { createLiteLLMClient, type LiteLLMClient } from "../litellm/client";
-import { createGatewayBreaker, type GatewayBreaker } from "./breaker";
+import { createGatewayBreaker, defaultBreakerOptions, type BreakerOptions, type GatewayBreaker } from "./breaker";
 import type { SyncContext } from "./push";
 
 export interface SyncSettings {
@@ -12,6 +12,7 @@ export interface SyncSettings {
   keyEncryptionSecret: string;
   requestTimeoutMs?: number;
   leaseSeconds?: number;
+  breaker?: BreakerOptions;
 }
 
 /** The gateway client and breaker a process shares between its requests and its worker. */
@@ -26,6 +27,6 @@ export function createSyncContext(settings: SyncSettings): SyncContext & { clien
       masterKey: settings.litellmMasterKey,
       requestTimeoutMs: settings.requestTimeoutMs ?? 5_000,
     }),
-    breaker: createGatewayBreaker(),
+    breaker: createGatewayBreaker(settings.breaker ?? defaultBreakerOptions),
   };
 }

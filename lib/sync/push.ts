@@ -103,7 +103,7 @@ async function balanceCents(sql: Sql, userId: string): Promise<number> {
 
 /** Sets the user's gateway budget to their balance now; every key of theirs draws on it. */
 export async function pushUser(ctx: SyncContext, row: UserRow): Promise<PushOutcome> {
-  return finishPush(ctx, "user", row.user_id, row.desired_version, row.sync_attempts, async () => {
+  return finishPush(ctx, "user", "budget", row.user_id, row.desired_version, row.sync_attempts, async () => {
     const budget = await balanceCents(ctx.sql, row.user_id);
     await ctx.breaker.execute(() => ctx.client.upsertUser({ userId: row.user_id, email: row.email, maxBudgetCents: budget }));
     return { budget };
@@ -111,7 +111,8 @@ export async function pushUser(ctx: SyncContext, row: UserRow): Promise<PushOutc
 }
 
 export async function pushKey(ctx: SyncContext, row: KeyRow): Promise<PushOutcome> {
-  return finishPush(ctx, "key", row.id, row.desired_version, row.sync_attempts, async () => {
+  const action = row.revoked_at ? "delete" : row.secret_ciphertext ? "create" : "update";
+  return finishPush(ctx, "key", action, row.id, row.desired_version, row.sync_attempts, async () => {
     const token = row.litellm_key_id;
     if (row.revoked_at) {
       if (token) await ctx.breaker.execute(() => ctx.client.deleteKey(token));
@@ -172,6 +173,7 @@ async function ensureGatewayUser(ctx: SyncContext, userId: string): Promise<void
 async function finishPush(
   ctx: SyncContext,
   kind: "key" | "user",
+  action: "create" | "update" | "delete" | "budget",
   id: string,
   version: number,
   attempts: number,
@@ -181,13 +183,13 @@ async function finishPush(
   try {
     const result = await push();
     await recordSuccess(ctx.sql, kind, id, version, result);
-    ctx.log.info({ kind, id, version, attempt: attempts + 1, outcome: "synced", durationMs: elapsed(started) }, "gateway push");
+    ctx.log.info({ kind, action, id, version, attempt: attempts + 1, outcome: "synced", durationMs: elapsed(started) }, "gateway push");
     return { ok: true };
   } catch (err) {
     const retryable = !(err instanceof GatewayError) || err.retryable;
     const message = err instanceof Error ? err.message : String(err);
     await recordFailure(ctx.sql, kind, id, attempts + 1, message, retryable);
-    ctx.log.warn({ kind, id, version, attempt: attempts + 1, outcome: retryable ? "retry" : "failed", error: message, durationMs: elapsed(started) }, "gateway push");
+    ctx.log.warn({ kind, action, id, version, attempt: attempts + 1, outcome: retryable ? "retry" : "failed", error: message, durationMs: elapsed(started) }, "gateway push");
     return { ok: false, error: message, retryable };
   }
 }

@@ -190,11 +190,17 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     expect(responses.map((r) => r.status)).toEqual([401, 401, 401]);
   });
 
-  it("with the gateway down, changes are saved as pending, retried with growing attempts behind an opening breaker, and converge to the newest values when it is back", async () => {
+  it("with the gateway stopped, changes are saved as pending, retried with growing attempts behind an opening breaker, and converge to the newest values when it is started again", async () => {
     const log = pino({ level: "silent" });
-    const down = createSyncContext({ sql: db(), log, litellmBaseUrl: `http://127.0.0.1:${await freePort()}`, litellmMasterKey: masterKey, keyEncryptionSecret: "k".repeat(64), requestTimeoutMs: 500 });
-    const services: KeyServices = { sql: db(), sync: down, models: createModelCatalog(down.client), keyEncryptionSecret: "k".repeat(64) };
+    const ports = { public: await freePort(), admin: await freePort() };
+    let second = await startGateway({ config: mockGatewayConfig, databaseUrl, ports });
+    const sync = createSyncContext({
+      sql: db(), log, litellmBaseUrl: second.adminUrl, litellmMasterKey: masterKey, keyEncryptionSecret: "k".repeat(64),
+      requestTimeoutMs: 1000, breaker: { failuresToOpen: 5, halfOpenAfterMs: 200 },
+    });
+    const services: KeyServices = { sql: db(), sync, models: createModelCatalog(sync.client), keyEncryptionSecret: "k".repeat(64) };
     const { userId } = await signUp();
+    await second.stop();
 
     const created = await createKey(services, userId, { alias: "offline", rpm_limit: 10 });
     expect(created.key.sync_status).toBe("pending");
@@ -202,30 +208,46 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     const edited = await updateKey(services, userId, { id: created.key.id, rpm_limit: 20, alias: "offline-2" });
     expect(edited.key.sync_status).not.toBe("synced");
 
-    const due = () => db()`update public.virtual_keys set next_sync_at = now() where id = ${created.key.id} and next_sync_at is not null`;
-    for (let pass = 0; pass < 6; pass++) {
-      await due();
+    // Time passing, compressed: make the rows due instead of waiting out their backoff.
+    const makeDue = async () => {
+      await db()`update public.virtual_keys set next_sync_at = now() where id = ${created.key.id} and next_sync_at is not null`;
       await db()`update public.gateway_users set next_sync_at = now() where user_id = ${userId} and next_sync_at is not null`;
-      await runSyncPass(down);
+    };
+    const attempts: number[] = [];
+    for (let pass = 0; pass < 6; pass++) {
+      await makeDue();
+      await runSyncPass(sync);
+      const [row] = await db()`select sync_attempts from public.virtual_keys where id = ${created.key.id}`;
+      attempts.push(Number(row?.sync_attempts));
     }
-    const [failing] = await db()`select sync_status, sync_attempts, last_sync_error from public.virtual_keys where id = ${created.key.id}`;
+    expect(attempts).toEqual([...attempts].sort((a, b) => a - b));
+    const [failing] = await db()`select sync_status, sync_attempts, last_sync_error, next_sync_at from public.virtual_keys where id = ${created.key.id}`;
     expect(failing?.sync_status).toBe("failed");
     expect(failing?.sync_attempts).toBeGreaterThanOrEqual(3);
     expect(failing?.last_sync_error).toMatch(/cannot reach the gateway|circuit open/);
-    expect(down.breaker.state()).toBe("open");
+    expect(failing?.next_sync_at).not.toBeNull();
+    expect(sync.breaker.state()).toBe("open");
 
-    const up = createSyncContext({ sql: db(), log, litellmBaseUrl: gateway.adminUrl, litellmMasterKey: masterKey, keyEncryptionSecret: "k".repeat(64) });
-    await waitFor(async () => {
-      await due();
-      await db()`update public.gateway_users set next_sync_at = now() where user_id = ${userId} and next_sync_at is not null`;
-      await runSyncPass(up);
-      const [row] = await db()`select sync_status from public.virtual_keys where id = ${created.key.id}`;
-      return row?.sync_status === "synced" ? true : undefined;
-    }, 20_000, "the key to sync");
-    const info = await up.client.keyInfo(keyToken(created.secret ?? ""));
-    expect(info).toMatchObject({ alias: `offline-2-${created.key.id.slice(0, 8)}`, rpmLimit: 20 });
-    expect((await chat(created.secret ?? "")).status).toBe(200);
-    await down.client.close();
-    await up.client.close();
+    second = await startGateway({ config: mockGatewayConfig, databaseUrl, ports });
+    try {
+      await waitFor(async () => {
+        await makeDue();
+        await runSyncPass(sync);
+        const [row] = await db()`select sync_status from public.virtual_keys where id = ${created.key.id}`;
+        return row?.sync_status === "synced" ? true : undefined;
+      }, 20_000, "the key to sync");
+      expect(sync.breaker.state()).toBe("closed");
+      const info = await sync.client.keyInfo(keyToken(created.secret ?? ""));
+      expect(info).toMatchObject({ alias: `offline-2-${created.key.id.slice(0, 8)}`, rpmLimit: 20 });
+      const reply = await fetch(`${second.publicUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${created.secret}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "mock-small", messages: [{ role: "user", content: "hi" }], max_tokens: 5 }),
+      });
+      expect(reply.status).toBe(200);
+    } finally {
+      await sync.client.close();
+      await second.stop();
+    }
   });
 });

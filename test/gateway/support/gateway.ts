@@ -51,6 +51,8 @@ export interface GatewayOptions {
   env?: Record<string, string>;
   /** Serve public and admin routes on one port. */
   samePort?: boolean;
+  /** Fixed ports, to start a gateway again where its clients expect it. */
+  ports?: { public: number; admin: number };
 }
 
 /** Starts the real gateway process (`gateway/main.ts`) and waits until it is alive. */
@@ -58,8 +60,8 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   const dir = await mkdtemp(path.join(tmpdir(), "gateway-test-"));
   const configPath = path.join(dir, "config.yaml");
   await writeFile(configPath, options.config);
-  const port = await freePort();
-  const adminPort = options.samePort ? port : await freePort();
+  const port = options.ports?.public ?? (await freePort());
+  const adminPort = options.ports?.admin ?? (options.samePort ? port : await freePort());
   const child = spawn(process.execPath, ["--import", "tsx", "gateway/main.ts"], {
     cwd: root,
     env: {
