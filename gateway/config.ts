@@ -110,6 +110,9 @@ export interface GatewaySettings {
   maxBudget: number | undefined;
 }
 
+/** Environment variables a config may refer to (a plain record, so tests need not fake a whole ProcessEnv). */
+export type ConfigEnv = Readonly<Record<string, string | undefined>>;
+
 export class ConfigError extends Error {
   constructor(message: string) {
     super(message);
@@ -124,7 +127,7 @@ const envReference = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g;
  * (docker-compose's form, anywhere in a string). A reference to an unset variable stops start-up
  * naming it, instead of sending an empty API key upstream.
  */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path = "config"): unknown {
+export function interpolateEnv(value: unknown, env: ConfigEnv, path = "config"): unknown {
   if (typeof value === "string") {
     const whole = /^os\.environ\/([A-Za-z_][A-Za-z0-9_]*)$/.exec(value.trim());
     if (whole?.[1]) {
@@ -148,7 +151,7 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path = "c
   return value;
 }
 
-export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv): Promise<GatewayConfigFile> {
+export async function loadConfigFile(file: string, env: ConfigEnv): Promise<GatewayConfigFile> {
   let text: string;
   try {
     text = await readFile(file, "utf8");
@@ -158,7 +161,7 @@ export async function loadConfigFile(file: string, env: NodeJS.ProcessEnv): Prom
   return parseConfigText(text, env, file);
 }
 
-export function parseConfigText(text: string, env: NodeJS.ProcessEnv, file = "config.yaml"): GatewayConfigFile {
+export function parseConfigText(text: string, env: ConfigEnv, file = "config.yaml"): GatewayConfigFile {
   let raw: unknown;
   try {
     raw = parseYaml(text) ?? {};
@@ -168,7 +171,7 @@ export function parseConfigText(text: string, env: NodeJS.ProcessEnv, file = "co
   // environment_variables in the file are defaults that the process environment overrides.
   const fileEnv = z.object({ environment_variables: z.record(z.string(), z.unknown()).optional() }).safeParse(raw);
   const declared = fileEnv.success ? (fileEnv.data.environment_variables ?? {}) : {};
-  const mergedEnv: NodeJS.ProcessEnv = { ...stringValues(declared), ...env };
+  const mergedEnv: ConfigEnv = { ...stringValues(declared), ...env };
   const result = configSchema.safeParse(interpolateEnv(raw, mergedEnv));
   if (!result.success) {
     const problems = result.error.issues.map((issue) => `  - ${issue.path.join(".") || "(root)"}: ${issue.message}`);
