@@ -9,6 +9,7 @@ import { envFields, exitOnEnvError, parseEnv } from "../lib/env";
 import { log } from "../lib/log";
 import { createSyncContext } from "../lib/sync/context";
 import { startSyncWorker } from "../lib/sync/worker";
+import { startUsageImporter } from "../lib/analytics/import";
 
 const workerEnvSchema = z.object({
   DATABASE_URL: envFields.DATABASE_URL,
@@ -18,6 +19,8 @@ const workerEnvSchema = z.object({
   SYNC_IDLE_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   // How long a claimed row stays claimed: a worker that dies mid-push frees its rows after this.
   SYNC_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
+  // How often the gateway's spend logs are imported into the usage rollups.
+  USAGE_IMPORT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
 });
 
 async function main() {
@@ -37,9 +40,10 @@ async function main() {
     leaseSeconds: env.SYNC_LEASE_SECONDS,
   });
   const worker = startSyncWorker(ctx, { idleMs: env.SYNC_IDLE_MS });
+  const importer = startUsageImporter({ sql, client: ctx.client, log: log.child({ component: "usage-import" }) }, { intervalMs: env.USAGE_IMPORT_INTERVAL_MS });
   log.info({ gateway: ctx.client.baseUrl }, "sync worker started");
   const stop = async () => {
-    await worker.stop();
+    await Promise.all([worker.stop(), importer.stop()]);
     await ctx.client.close();
     await sql.end({ timeout: 5 });
     log.info("sync worker stopped");
