@@ -167,6 +167,10 @@ export class Directory {
     return this.accounts.get(`${kind}:${id}`);
   }
 
+  unflushedAccounts(): number {
+    return this.dirty.size;
+  }
+
   /** Marks an account as having spend Postgres does not know yet. */
   touched(account: SpendAccount): void {
     if (account.dirty) this.dirty.add(account);

@@ -44,6 +44,11 @@ export class SpendFlusher {
     this.timer = undefined;
   }
 
+  /** Rows and accounts still waiting for Postgres. */
+  pending(): number {
+    return this.logs.length + this.directory.unflushedAccounts();
+  }
+
   /** Writes everything recorded so far; concurrent calls queue behind each other. */
   flush(): Promise<void> {
     const run = this.running.then(() => this.flushOnce());

@@ -1,4 +1,5 @@
 import type { Server } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
 import { createDb } from "../lib/db/client";
 import { exitOnEnvError } from "../lib/env";
 import { hashKey } from "./auth";
@@ -9,7 +10,7 @@ import { gatewayEnv } from "./env";
 import { SpendFlusher } from "./flusher";
 import { HealthMonitor } from "./health";
 import { RateLimiter } from "./limits";
-import { createLogger } from "./log";
+import { createLogger, type Logger } from "./log";
 import { GatewayMetrics } from "./metrics";
 import { ModelCatalog } from "./models";
 import { closeProviders, createProviders } from "./providers";
@@ -25,6 +26,26 @@ import { migrateGateway } from "./store";
  */
 
 const shutdownGraceMs = 10_000;
+const startupDatabaseWaitMs = 30_000;
+
+/**
+ * `npm run dev` starts Postgres and the gateway together, so the database may take a moment to
+ * accept connections; connection failures are retried for a while, anything else fails at once.
+ */
+async function withStartupRetries<T>(run: () => Promise<T>, log: Logger): Promise<T> {
+  const deadline = Date.now() + startupDatabaseWaitMs;
+  for (;;) {
+    try {
+      return await run();
+    } catch (err) {
+      const code = err !== null && typeof err === "object" && "code" in err ? String(err.code) : "";
+      const transient = ["ECONNREFUSED", "ECONNRESET", "CONNECT_TIMEOUT", "57P03"].includes(code);
+      if (!transient || Date.now() > deadline) throw err;
+      log.warn({ code }, "database not reachable yet; retrying");
+      await delay(500);
+    }
+  }
+}
 
 async function main(): Promise<void> {
   let env;
@@ -47,7 +68,7 @@ async function main(): Promise<void> {
   }
 
   const sql = createDb(env.DATABASE_URL, { max: 4 });
-  const applied = await migrateGateway(sql);
+  const applied = await withStartupRetries(() => migrateGateway(sql), log);
   if (applied.length > 0) log.info({ applied }, "gateway migrations applied");
   // What seed 004 does by hand: the admin user the master key acts as.
   await sql`
@@ -115,7 +136,14 @@ async function main(): Promise<void> {
     for (const listener of listeners) listener.server.closeAllConnections();
     flusher.stop();
     clearInterval(sweep);
-    await flusher.flush();
+    // A database that is briefly away at shutdown gets a few more chances; what still cannot be
+    // written is reported, never silently dropped.
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      await flusher.flush();
+      if (flusher.pending() === 0) break;
+      await delay(1000);
+    }
+    if (flusher.pending() > 0) log.error({ unwritten: flusher.pending() }, "spend not written to Postgres at shutdown");
     await closeProviders(providers);
     await sql.end({ timeout: 5 });
     log.info("gateway stopped");

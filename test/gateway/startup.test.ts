@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../lib/db/embedded";
-import { masterKey, runGatewayExpectingFailure, startGateway } from "./support/gateway";
+import { freePort, masterKey, runGatewayExpectingFailure, startGateway } from "./support/gateway";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -116,6 +116,23 @@ general_settings:
       );
     } finally {
       await gateway.stop();
+    }
+  });
+});
+
+describe("the gateway waits for its database at start-up", () => {
+  it("a Postgres that comes up after the gateway is still used, as under npm run dev", async () => {
+    const port = await freePort();
+    const starting = startGateway({ config: pricedMock, databaseUrl: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` });
+    // Give the gateway a database only once it is already trying to reach one.
+    const late = await startEmbeddedPostgres({ port });
+    try {
+      const gateway = await starting;
+      const res = await fetch(`${gateway.publicUrl}/health/readiness`);
+      expect(res.status).toBe(200);
+      await gateway.stop();
+    } finally {
+      await late.stop();
     }
   });
 });
