@@ -7,7 +7,12 @@ import { spendLogView } from "../views";
 
 /** /spend/logs and /global/spend — read from the spend-log rows, after a flush. */
 
-const isoDay = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD");
+const isoDay = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "must be YYYY-MM-DD")
+  .refine((day) => !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) && new Date(`${day}T00:00:00Z`).toISOString().startsWith(day), {
+    message: "is not a calendar date",
+  });
 
 const spendLogsQuery = z.object({
   api_key: z.string().optional(),

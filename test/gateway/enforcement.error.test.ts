@@ -180,6 +180,16 @@ describe("bad requests are 400 (413 when huge), never 500", () => {
   });
 
   it.each([
+    ["start_date=2024-13-45&end_date=2024-12-01", "start_date"],
+    ["start_date=2024-02-30&end_date=2024-03-01", "start_date"],
+    ["summarize=maybe", "summarize"],
+  ])("/spend/logs?%s is a 400", async (query, param) => {
+    const res = await h.admin(`/spend/logs?${query}`);
+    expect(res.status).toBe(400);
+    expect(expectEnvelope(res.body, 400).param).toBe(param);
+  });
+
+  it.each([
     ["/key/generate", { max_budget: "ten" }, "max_budget"],
     ["/key/generate", { models: "gpt-test" }, "models"],
     ["/key/generate", { budget_duration: "fortnightly" }, "budget_duration"],
@@ -211,6 +221,13 @@ describe("upstream failures are 502 and timeouts 504", () => {
     const { key } = await h.newKey();
     const res = await h.call("/v1/chat/completions", { key, body: chatBody("unauthorized") });
     expect(res.status).toBe(502);
+  });
+
+  it("an upstream's own 400 reaches the caller as a 400 with the upstream's message", async () => {
+    const { key } = await h.newKey();
+    const res = await h.call("/v1/chat/completions", { key, body: chatBody("bad-request") });
+    expect(res.status).toBe(400);
+    expect(expectEnvelope(res.body, 400).message).toContain("temperature must be at most 2");
   });
 
   it("an upstream that does not answer within the deployment's timeout", async () => {

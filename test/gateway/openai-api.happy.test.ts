@@ -67,6 +67,33 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
     expect(await keySpend(key)).toBeGreaterThan(0);
   });
 
+  it("a caller hanging up mid-stream stops the upstream call and is billed for what was streamed", async () => {
+    const { key, token } = await h.newKey();
+    const controller = new AbortController();
+    const stream = await h.client(key).chat.completions.create(
+      { ...chatBody("slow-stream"), stream: true },
+      { signal: controller.signal },
+    );
+    let received = 0;
+    try {
+      for await (const _chunk of stream) {
+        received += 1;
+        if (received === 3) controller.abort();
+      }
+    } catch {
+      // The client may end the iteration quietly or throw an abort error; either is fine.
+    }
+    expect(received).toBeLessThan(100);
+    const spend = await waitFor(async () => {
+      const value = await keySpend(key);
+      return value > 0 ? value : undefined;
+    }, 10_000, "the cut-short stream to be billed");
+    expect(spend).toBeGreaterThan(0);
+    const rows = (await h.admin(`/spend/logs?api_key=${token}`)).body as { status: string }[];
+    expect(rows).toHaveLength(1);
+    expect((await h.call("/health/liveliness", {})).status).toBe(200);
+  });
+
   it("embeddings are forwarded and billed on their prompt tokens", async () => {
     const { key } = await h.newKey();
     const result = await h.client(key).embeddings.create({ model: "embed-test", input: ["one", "two"] });

@@ -3,8 +3,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 /**
  * A stand-in for an OpenAI-compatible provider on a local port, speaking OpenAI's wire format.
  * The requested upstream model name picks a behaviour, so one server serves every test:
- *   fail-500 → 500 error body; unauthorized → 401; hang → never answers; no-usage → answers
- *   (and streams) without usage; anything else → a normal answer with fixed usage.
+ *   fail-500 → 500 error body; unauthorized → 401; bad-request → 400; hang → never answers;
+ *   no-usage → answers (and streams) without usage; slow-stream → streams a chunk every 50 ms
+ *   for a few seconds; anything else → a normal answer with fixed usage.
  */
 
 export const upstreamUsage = { prompt_tokens: 10, completion_tokens: 20 };
@@ -69,6 +70,21 @@ function chat(res: ServerResponse, body: Record<string, unknown>): void {
   });
 }
 
+function slowStream(res: ServerResponse): void {
+  res.writeHead(200, { "content-type": "text/event-stream" });
+  let sent = 0;
+  const timer = setInterval(() => {
+    sent += 1;
+    const chunk = { id: "chatcmpl-slow", object: "chat.completion.chunk", created: 1, model: "slow-stream", choices: [{ index: 0, delta: { content: "word " }, finish_reason: null }] };
+    res.write(`data: ${JSON.stringify(chunk)}\n\n`);
+    if (sent >= 100) {
+      clearInterval(timer);
+      res.end("data: [DONE]\n\n");
+    }
+  }, 50);
+  res.on("close", () => clearInterval(timer));
+}
+
 export async function startUpstream(): Promise<FakeUpstream> {
   const requests: FakeUpstream["requests"] = [];
   const server: Server = createServer((req, res) => {
@@ -83,6 +99,8 @@ export async function startUpstream(): Promise<FakeUpstream> {
         const model = String(body.model);
         if (model === "hang") return;
         if (model === "fail-500") return send(res, 500, { error: { message: "upstream exploded", type: "server_error" } });
+        if (model === "bad-request") return send(res, 400, { error: { message: "temperature must be at most 2", type: "invalid_request_error" } });
+        if (model === "slow-stream") return slowStream(res);
         if (model === "unauthorized") return send(res, 401, { error: { message: "bad upstream key", type: "invalid_api_key" } });
         if (path.endsWith("/chat/completions")) return chat(res, body);
         if (path.endsWith("/completions")) {
@@ -143,7 +161,7 @@ export function testConfig(upstreamUrl: string, extra = ""): string {
       api_key: os.environ/TEST_UPSTREAM_KEY${params}${priced}`;
   return `
 model_list:${upstreamModel("gpt-test")}${upstreamModel("other-model")}${upstreamModel("beta-model", "beta-model")}
-      access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}
+      access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("bad-request")}${upstreamModel("slow-stream")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}
   - model_name: mock-model
     litellm_params:
       model: mock/mock-model${priced}
