@@ -1,0 +1,162 @@
+"use client";
+
+import { useMutation } from "@tanstack/react-query";
+import { useId, useState, type FormEvent } from "react";
+import { api, RequestError } from "../api";
+import { Dialog } from "../dialog";
+import { formatCents, formatNumber } from "../format";
+
+const packs = [500, 1_000, 5_000, 10_000];
+const minCredits = 100;
+const maxCredits = 1_000_000;
+
+export function BalanceCard({ balance, granted }: { balance: number; granted: number }) {
+  const [open, setOpen] = useState(false);
+  const spentShare = granted > 0 ? Math.min(1, Math.max(0, 1 - balance / granted)) : 0;
+  const low = balance < 100 || (granted > 0 && balance / granted < 0.1);
+  return (
+    <div className="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm md:col-span-2">
+      <div className="flex flex-wrap items-start justify-between gap-3">
+        <h2 id="balance-heading" className="text-sm font-medium text-slate-500">
+          Credit balance
+        </h2>
+        <button
+          type="button"
+          onClick={() => setOpen(true)}
+          className="rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2"
+        >
+          Buy credits
+        </button>
+      </div>
+      <p className="mt-2 flex flex-wrap items-baseline gap-x-3">
+        <span data-testid="credit-balance" className="text-4xl font-semibold tabular-nums">
+          {formatNumber(balance)}
+        </span>
+        <span className="text-slate-500">credits · {formatCents(balance)} of gateway budget</span>
+      </p>
+      <div className="mt-5">
+        <div
+          role="progressbar"
+          aria-label="Share of your credits spent"
+          aria-valuemin={0}
+          aria-valuemax={100}
+          aria-valuenow={Math.round(spentShare * 100)}
+          className="h-2 w-full overflow-hidden rounded-full bg-slate-100"
+        >
+          <div className="h-full rounded-full bg-indigo-500" style={{ width: `${spentShare * 100}%` }} />
+        </div>
+        <p className="mt-2 text-xs text-slate-500">
+          {formatNumber(granted - balance)} of {formatNumber(granted)} credits spent · 1 credit = $0.01
+        </p>
+      </div>
+      {low && (
+        <p role="status" className="mt-4 rounded-lg bg-amber-50 p-3 text-sm text-amber-800">
+          Your balance is low: requests stop when it reaches zero. Buy credits to keep your keys working.
+        </p>
+      )}
+      <Dialog open={open} title="Buy credits" onClose={() => setOpen(false)}>
+        <BuyCredits onCancel={() => setOpen(false)} />
+      </Dialog>
+    </div>
+  );
+}
+
+function BuyCredits({ onCancel }: { onCancel: () => void }) {
+  const id = useId();
+  const [choice, setChoice] = useState<string>("1000");
+  const [custom, setCustom] = useState("");
+  const [fieldError, setFieldError] = useState<string | null>(null);
+  const initialize = useMutation({
+    mutationFn: (credits: number) => api<{ reference: string; authorization_url: string }>("/api/payments/initialize", { method: "POST", body: { credits } }),
+    onSuccess: (payment) => window.location.assign(payment.authorization_url),
+    onError: (err) => {
+      if (err instanceof RequestError && err.status === 404) setFieldError(null);
+      if (err instanceof RequestError && err.field === "credits") setFieldError(err.message);
+    },
+  });
+
+  function submit(event: FormEvent<HTMLFormElement>) {
+    event.preventDefault();
+    let credits = Number(choice);
+    if (choice === "custom") {
+      const text = custom.trim().replace(/,/g, "");
+      if (!/^\d+$/.test(text)) return setFieldError("Enter a whole number of credits");
+      credits = Number(text);
+      if (credits < minCredits) return setFieldError(`Buy at least ${formatNumber(minCredits)} credits`);
+      if (credits > maxCredits) return setFieldError(`Buy at most ${formatNumber(maxCredits)} credits at once`);
+    }
+    setFieldError(null);
+    initialize.mutate(credits);
+  }
+
+  const failure = initialize.error instanceof RequestError && initialize.error.field !== "credits"
+    ? initialize.error.status === 404
+      ? "Buying credits is not available on this server yet."
+      : initialize.error.message
+    : null;
+
+  return (
+    <form onSubmit={submit} noValidate className="space-y-4">
+      <fieldset>
+        <legend className="text-sm font-medium text-slate-700">How many credits?</legend>
+        <div className="mt-2 grid grid-cols-2 gap-2">
+          {packs.map((pack) => (
+            <label key={pack} className="flex cursor-pointer flex-col rounded-xl border border-slate-200 p-3 has-[:checked]:border-indigo-500 has-[:checked]:bg-indigo-50">
+              <span className="flex items-center gap-2">
+                <input type="radio" name="pack" value={String(pack)} checked={choice === String(pack)} onChange={() => setChoice(String(pack))} className="accent-indigo-600" />
+                <span className="font-semibold tabular-nums">{formatNumber(pack)} credits</span>
+              </span>
+              <span className="ml-6 text-sm text-slate-500">{formatCents(pack)} of gateway budget</span>
+            </label>
+          ))}
+          <label className="col-span-2 flex cursor-pointer items-center gap-2 rounded-xl border border-slate-200 p-3 has-[:checked]:border-indigo-500 has-[:checked]:bg-indigo-50">
+            <input type="radio" name="pack" value="custom" checked={choice === "custom"} onChange={() => setChoice("custom")} className="accent-indigo-600" />
+            <span className="font-semibold">Another amount</span>
+          </label>
+        </div>
+      </fieldset>
+      {choice === "custom" && (
+        <div>
+          <label htmlFor={`${id}-credits`} className="block text-sm font-medium text-slate-700">
+            Credits
+          </label>
+          <input
+            id={`${id}-credits`}
+            name="credits"
+            inputMode="numeric"
+            value={custom}
+            onChange={(event) => setCustom(event.target.value)}
+            aria-invalid={fieldError ? true : undefined}
+            aria-describedby={`${id}-credits-hint${fieldError ? ` ${id}-credits-error` : ""}`}
+            className="mt-1 block w-full rounded-lg border border-slate-300 px-3 py-2 text-sm shadow-sm focus:border-indigo-500 focus:outline-none focus:ring-2 focus:ring-indigo-500/30 aria-[invalid=true]:border-rose-500"
+          />
+          <p id={`${id}-credits-hint`} className="mt-1 text-xs text-slate-500">
+            {formatNumber(minCredits)} to {formatNumber(maxCredits)}.
+          </p>
+          {fieldError && (
+            <p id={`${id}-credits-error`} className="mt-1 text-sm text-rose-700">
+              {fieldError}
+            </p>
+          )}
+        </div>
+      )}
+      {failure && (
+        <p role="alert" className="rounded-lg bg-rose-50 p-3 text-sm text-rose-800">
+          {failure}
+        </p>
+      )}
+      <div className="flex justify-end gap-2">
+        <button type="button" onClick={onCancel} className="rounded-lg px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+          Cancel
+        </button>
+        <button
+          type="submit"
+          disabled={initialize.isPending || initialize.isSuccess}
+          className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:cursor-wait disabled:opacity-70"
+        >
+          {initialize.isPending || initialize.isSuccess ? "Opening checkout…" : "Continue to payment"}
+        </button>
+      </div>
+    </form>
+  );
+}

@@ -1,0 +1,32 @@
+"use client";
+
+import { useQuery } from "@tanstack/react-query";
+import { api } from "../api";
+import { BalanceCard } from "./balance-card";
+import { GatewayCard } from "./gateway-status";
+import { KeysPanel, keysQueryKey } from "./keys-panel";
+import type { ApiKey } from "./types";
+import { UsagePanel } from "./usage-panel";
+
+export interface DashboardProps {
+  balance: number;
+  granted: number;
+  keys: ApiKey[];
+  models: string[] | null;
+  gatewayUrl: string;
+}
+
+/** The interactive part of /analytics; the server renders it with data, so nothing shifts on load. */
+export function Dashboard({ balance, granted, keys, models, gatewayUrl }: DashboardProps) {
+  const liveKeys = useQuery({ queryKey: keysQueryKey, queryFn: async () => (await api<{ keys: ApiKey[] }>("/api/keys/manage")).keys, initialData: keys });
+  return (
+    <>
+      <section aria-labelledby="balance-heading" className="grid gap-6 md:grid-cols-3">
+        <BalanceCard balance={balance} granted={granted} />
+        <GatewayCard gatewayUrl={gatewayUrl} />
+      </section>
+      <KeysPanel initialKeys={keys} models={models} gatewayUrl={gatewayUrl} />
+      <UsagePanel keys={liveKeys.data} />
+    </>
+  );
+}

@@ -1,0 +1,41 @@
+export const formatNumber = (value: number) => value.toLocaleString("en-US");
+
+/** Cents (= credits) as dollars. */
+export const formatCents = (cents: number) => `${cents < 0 ? "-" : ""}$${(Math.abs(cents) / 100).toFixed(2)}`;
+
+/** Millionths of a dollar, with more precision for small amounts. */
+export function formatMicros(micros: number): string {
+  const dollars = micros / 1_000_000;
+  if (dollars !== 0 && Math.abs(dollars) < 0.01) return `$${dollars.toFixed(4)}`;
+  return `$${dollars.toFixed(2)}`;
+}
+
+export function formatRelative(iso: string | null, now = Date.now()): string {
+  if (!iso) return "never";
+  const seconds = Math.round((now - Date.parse(iso)) / 1000);
+  if (seconds < 0) return `in ${formatDuration(-seconds)}`;
+  if (seconds < 10) return "just now";
+  return `${formatDuration(seconds)} ago`;
+}
+
+function formatDuration(seconds: number): string {
+  if (seconds < 60) return `${seconds}s`;
+  if (seconds < 3600) return `${Math.round(seconds / 60)} min`;
+  if (seconds < 86_400) return `${Math.round(seconds / 3600)} h`;
+  return `${Math.round(seconds / 86_400)} d`;
+}
+
+export const formatDate = (iso: string) => iso.slice(0, 10);
+
+/** LiteLLM durations in words: 30d → "30 days", monthly → "month". */
+export function formatBudgetDuration(duration: string | null): string {
+  if (!duration) return "no reset";
+  const named: Record<string, string> = { daily: "day", weekly: "week", monthly: "month" };
+  if (named[duration]) return `per ${named[duration]}`;
+  const match = /^(\d+)(s|m|h|d|mo)$/.exec(duration);
+  if (!match) return duration;
+  const units: Record<string, string> = { s: "second", m: "minute", h: "hour", d: "day", mo: "month" };
+  const count = Number(match[1]);
+  const unit = units[match[2] ?? ""] ?? "";
+  return `every ${count === 1 ? unit : `${count} ${unit}s`}`;
+}
