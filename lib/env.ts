@@ -45,6 +45,16 @@ export const envFields = {
   PAYSTACK_SECRET_KEY: z.string().regex(/^sk_(test|live)_\w+$/, "must look like sk_test_… or sk_live_…").optional(),
   PAYSTACK_PUBLIC_KEY: z.string().regex(/^pk_(test|live)_\w+$/, "must look like pk_test_… or pk_live_…").optional(),
   PAYSTACK_BASE_URL: httpUrl.default("https://api.paystack.co"),
+  PAYSTACK_SIMULATOR: z.enum(["off", "on"]).optional(),
+  PAYMENTS_CURRENCY: z.string().regex(/^[A-Z]{3}$/, "must be a 3-letter currency code such as USD or NGN").default("USD"),
+  PAYMENTS_PRICE_PER_CREDIT: z.coerce.number().int().positive("must be a positive whole number of the currency's subunit").default(1),
+  PAYMENTS_PACKS: z
+    .string()
+    .default("1000,2500,5000,10000")
+    .transform((value) => value.split(",").map((part) => Number(part.trim())).filter((credits) => credits !== 0))
+    .pipe(z.array(z.number().int().positive("must be a comma-separated list of whole numbers of credits")).min(1, "must name at least one pack")),
+  PAYMENTS_MIN_CREDITS: z.coerce.number().int().positive().default(500),
+  PAYMENTS_MAX_CREDITS: z.coerce.number().int().positive().default(100_000),
   APP_URL: httpUrl.default("http://localhost:3000"),
   AUTH_MODE: z.enum(["local", "supabase"]).default("local"),
   AUTH_JWT_SECRET: secret("AUTH_JWT_SECRET").optional(),
@@ -69,6 +79,12 @@ export const appEnvSchema = z
     PAYSTACK_SECRET_KEY: envFields.PAYSTACK_SECRET_KEY,
     PAYSTACK_PUBLIC_KEY: envFields.PAYSTACK_PUBLIC_KEY,
     PAYSTACK_BASE_URL: envFields.PAYSTACK_BASE_URL,
+    PAYSTACK_SIMULATOR: envFields.PAYSTACK_SIMULATOR,
+    PAYMENTS_CURRENCY: envFields.PAYMENTS_CURRENCY,
+    PAYMENTS_PRICE_PER_CREDIT: envFields.PAYMENTS_PRICE_PER_CREDIT,
+    PAYMENTS_PACKS: envFields.PAYMENTS_PACKS,
+    PAYMENTS_MIN_CREDITS: envFields.PAYMENTS_MIN_CREDITS,
+    PAYMENTS_MAX_CREDITS: envFields.PAYMENTS_MAX_CREDITS,
     APP_URL: envFields.APP_URL,
     AUTH_MODE: envFields.AUTH_MODE,
     AUTH_JWT_SECRET: envFields.AUTH_JWT_SECRET,
@@ -86,6 +102,9 @@ export const appEnvSchema = z
         path: ["AUTH_JWT_SECRET"],
         message: "is required when AUTH_MODE=local (it signs session cookies)",
       });
+    }
+    if (env.PAYMENTS_MIN_CREDITS > env.PAYMENTS_MAX_CREDITS) {
+      ctx.addIssue({ code: "custom", path: ["PAYMENTS_MIN_CREDITS"], message: "must not exceed PAYMENTS_MAX_CREDITS" });
     }
     if (env.AUTH_MODE === "supabase") {
       for (const name of ["NEXT_PUBLIC_SUPABASE_URL", "NEXT_PUBLIC_SUPABASE_ANON_KEY"] as const) {
