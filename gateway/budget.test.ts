@@ -60,3 +60,24 @@ describe("budget resets are calendar-aligned like LiteLLM's", () => {
     expect(addDuration(now, { count: 30, unit: "s" }).toISOString()).toBe("2026-05-13T13:21:15.500Z");
   });
 });
+
+describe("budget resets follow litellm_settings.timezone", () => {
+  const now = at("2026-05-13T13:20:45.500Z"); // 09:20 in New York (EDT, UTC-4)
+
+  it.each([
+    ["1d", "2026-05-14T04:00:00.000Z"],
+    ["1mo", "2026-06-01T04:00:00.000Z"],
+    ["7d", "2026-05-18T04:00:00.000Z"],
+    ["5h", "2026-05-13T14:00:00.000Z"],
+  ])("%s resets at New York's %s", (text, expected) => {
+    const duration = parseDuration(text);
+    if (duration) expect(nextBudgetReset(duration, now, "America/New_York").toISOString()).toBe(expected);
+  });
+
+  it("a weekly reset across the spring daylight-saving change lands on local midnight", () => {
+    // Saturday 7 March 2026, 07:00 EST; clocks go forward on Sunday 8 March.
+    const saturday = at("2026-03-07T12:00:00.000Z");
+    expect(nextBudgetReset({ count: 1, unit: "d" }, saturday, "America/New_York").toISOString()).toBe("2026-03-08T05:00:00.000Z");
+    expect(nextBudgetReset({ count: 7, unit: "d" }, saturday, "America/New_York").toISOString()).toBe("2026-03-09T04:00:00.000Z");
+  });
+});

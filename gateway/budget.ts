@@ -1,6 +1,6 @@
 /**
  * LiteLLM's budget durations and calendar-aligned reset times (duration_parser.py,
- * get_next_standardized_reset_time), in UTC.
+ * get_next_standardized_reset_time), in UTC or in `litellm_settings.timezone`.
  *
  * Accepted: `Ns`, `Nm`, `Nh`, `Nd`, `Nw`, `1mo`, and the words our users' documents use
  * (`daily`, `weekly`, `monthly`), which real LiteLLM rejects; we map them to `1d`, `7d`, `1mo`.
@@ -43,49 +43,119 @@ export function addDuration(from: Date, duration: Duration): Date {
   return new Date(from.getTime() + duration.count * unitSeconds[duration.unit] * 1000);
 }
 
-function startOfDay(now: Date): Date {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
+let defaultTimeZone = "UTC";
+
+/** Wall-clock fields of an instant in a time zone, as if they were a UTC instant. */
+interface WallClock {
+  year: number;
+  month: number; // 0-based, as Date.UTC takes it
+  day: number;
+  msOfDay: number;
+  weekday: number; // 0 = Sunday
 }
 
-function firstOfNextMonth(now: Date): Date {
-  return new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(timeZone: string): Intl.DateTimeFormat {
+  let found = formatters.get(timeZone);
+  if (!found) {
+    found = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "numeric",
+      day: "numeric",
+      hour: "numeric",
+      minute: "numeric",
+      second: "numeric",
+    });
+    formatters.set(timeZone, found);
+  }
+  return found;
 }
 
-/** The next boundary after `now` that is a multiple of `stepMs` counted from midnight. */
-function nextMultipleSinceMidnight(now: Date, stepMs: number): Date {
-  const midnight = startOfDay(now).getTime();
-  const steps = Math.floor((now.getTime() - midnight) / stepMs) + 1;
-  return new Date(midnight + steps * stepMs);
+/** Throws a RangeError for a time zone the runtime does not know. */
+export function checkTimeZone(timeZone: string): void {
+  formatter(timeZone);
+}
+
+function wallClock(instant: Date, timeZone: string): WallClock {
+  if (timeZone === "UTC") {
+    const midnight = Date.UTC(instant.getUTCFullYear(), instant.getUTCMonth(), instant.getUTCDate());
+    return {
+      year: instant.getUTCFullYear(),
+      month: instant.getUTCMonth(),
+      day: instant.getUTCDate(),
+      msOfDay: instant.getTime() - midnight,
+      weekday: instant.getUTCDay(),
+    };
+  }
+  const parts: Record<string, number> = {};
+  for (const part of formatter(timeZone).formatToParts(instant)) {
+    if (part.type !== "literal") parts[part.type] = Number(part.value);
+  }
+  const year = parts.year ?? 1970;
+  const month = (parts.month ?? 1) - 1;
+  const day = parts.day ?? 1;
+  const msOfDay = ((parts.hour ?? 0) * 3600 + (parts.minute ?? 0) * 60 + (parts.second ?? 0)) * 1000 + instant.getUTCMilliseconds();
+  return { year, month, day, msOfDay, weekday: new Date(Date.UTC(year, month, day)).getUTCDay() };
+}
+
+/** The instant at which the zone's clock shows the given wall-clock time (Date.UTC fields). */
+function instantOf(wallUtcMs: number, timeZone: string): Date {
+  if (timeZone === "UTC") return new Date(wallUtcMs);
+  // Two rounds settle the zone's offset, including across a daylight-saving change.
+  let guess = wallUtcMs;
+  for (let round = 0; round < 2; round += 1) {
+    const seen = wallClock(new Date(guess), timeZone);
+    const seenMs = Date.UTC(seen.year, seen.month, seen.day) + seen.msOfDay;
+    guess += wallUtcMs - seenMs;
+  }
+  return new Date(guess);
 }
 
 /**
  * When a budget with this duration next resets: `1d` at the next midnight, `7d`/`1w` on the next
  * Monday, `30d` and `1mo` on the first of next month, other day counts N days after today's
- * midnight, and hours, minutes and seconds at the next multiple counted from midnight.
+ * midnight, and hours, minutes and seconds at the next multiple counted from midnight — all on
+ * the clock of `timeZone`.
  */
-export function nextBudgetReset(duration: Duration, now: Date): Date {
+export function nextBudgetReset(duration: Duration, now: Date, timeZone = defaultTimeZone): Date {
   const day = 86_400_000;
+  const clock = wallClock(now, timeZone);
+  const midnight = Date.UTC(clock.year, clock.month, clock.day);
+  const firstOfNextMonth = Date.UTC(clock.year, clock.month + 1, 1);
+  const nextMultiple = (stepMs: number) => midnight + (Math.floor(clock.msOfDay / stepMs) + 1) * stepMs;
+  let wall: number;
   switch (duration.unit) {
     case "mo":
-      return firstOfNextMonth(now);
+      wall = firstOfNextMonth;
+      break;
     case "w":
     case "d": {
       const days = duration.unit === "w" ? duration.count * 7 : duration.count;
-      if (days === 1) return new Date(startOfDay(now).getTime() + day);
-      if (days === 7) {
-        const daysSinceMonday = (now.getUTCDay() + 6) % 7;
-        return new Date(startOfDay(now).getTime() + (7 - daysSinceMonday) * day);
-      }
-      if (days === 30) return firstOfNextMonth(now);
-      return new Date(startOfDay(now).getTime() + days * day);
+      if (days === 7) wall = midnight + (7 - ((clock.weekday + 6) % 7)) * day;
+      else if (days === 30) wall = firstOfNextMonth;
+      else wall = midnight + days * day;
+      break;
     }
     case "h":
-      return nextMultipleSinceMidnight(now, duration.count * 3_600_000);
+      wall = nextMultiple(duration.count * 3_600_000);
+      break;
     case "m":
-      return nextMultipleSinceMidnight(now, duration.count * 60_000);
+      wall = nextMultiple(duration.count * 60_000);
+      break;
     case "s":
-      return nextMultipleSinceMidnight(now, duration.count * 1000);
+      wall = nextMultiple(duration.count * 1000);
+      break;
   }
+  return instantOf(wall, timeZone);
+}
+
+/** `litellm_settings.timezone`: the clock budgets reset on (LiteLLM's default is UTC). */
+export function setBudgetTimeZone(timeZone: string): void {
+  checkTimeZone(timeZone);
+  defaultTimeZone = timeZone;
 }
 
 /** `budget_reset_at` for a stored `budget_duration` string, or null when there is none. */

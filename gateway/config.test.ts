@@ -68,6 +68,11 @@ describe("settings", () => {
     expect(() => resolveSettings(config, masterKey)).toThrow(/not supported/);
   });
 
+  it("takes litellm_settings.timezone for budget resets and refuses an unknown zone", () => {
+    expect(resolveSettings(parseConfigText("litellm_settings: { timezone: US/Eastern }", {}), masterKey).timeZone).toBe("US/Eastern");
+    expect(() => parseConfigText("litellm_settings: { timezone: Mars/Olympus }", {})).toThrow(/IANA time zone/);
+  });
+
   it("never exposes the upstream API key in the public params", () => {
     const config = modelList("  - model_name: gpt-4o\n    litellm_params: { model: openai/gpt-4o, api_key: upstream-secret }\n");
     const [deployment] = resolveSettings(config, masterKey).deployments;

@@ -2,7 +2,17 @@ import { readFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { checkTimeZone } from "./budget";
 import { findBuiltInPrice } from "./prices";
+
+function isKnownTimeZone(timeZone: string): boolean {
+  try {
+    checkTimeZone(timeZone);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The gateway reads LiteLLM's config.yaml format, so a config written for a real LiteLLM proxy
@@ -51,6 +61,10 @@ export const configSchema = z.object({
       request_timeout: z.coerce.number().positive().optional(),
       max_budget: z.coerce.number().min(0).optional(),
       always_include_stream_usage: bool.optional(),
+      timezone: z
+        .string()
+        .refine(isKnownTimeZone, { message: "must be an IANA time zone such as UTC or US/Eastern" })
+        .optional(),
     })
     .default({}),
   general_settings: z
@@ -108,6 +122,8 @@ export interface GatewaySettings {
   alwaysIncludeStreamUsage: boolean;
   /** Global proxy budget in US dollars, if any. */
   maxBudget: number | undefined;
+  /** The clock budget resets are aligned to. */
+  timeZone: string;
 }
 
 /** Environment variables a config may refer to (a plain record, so tests need not fake a whole ProcessEnv). */
@@ -267,5 +283,6 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
     healthCheckIntervalSeconds: general.health_check_interval ?? 30,
     alwaysIncludeStreamUsage: config.litellm_settings.always_include_stream_usage ?? false,
     maxBudget: config.litellm_settings.max_budget,
+    timeZone: config.litellm_settings.timezone ?? "UTC",
   };
 }

@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { createDb } from "../lib/db/client";
 import { exitOnEnvError } from "../lib/env";
 import { hashKey } from "./auth";
+import { setBudgetTimeZone } from "./budget";
 import { ConfigError, loadConfigFile, resolveSettings } from "./config";
 import type { Gateway } from "./context";
 import { Directory } from "./directory";
@@ -67,6 +68,7 @@ async function main(): Promise<void> {
     throw err;
   }
 
+  setBudgetTimeZone(settings.timeZone);
   const sql = createDb(env.DATABASE_URL, { max: 4 });
   const applied = await withStartupRetries(() => migrateGateway(sql), log);
   if (applied.length > 0) log.info({ applied }, "gateway migrations applied");
