@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { chmod, mkdir, readFile, writeFile } from "node:fs/promises";
 import path from "node:path";
+import { createServer } from "node:http";
 import { createInterface } from "node:readline";
 import { z } from "zod";
 import { createDb } from "../lib/db/client";
@@ -130,6 +131,8 @@ async function main() {
     APP_URL: process.env.APP_URL ?? `http://localhost:${appPort}`,
     // The machine may have no route to the internet; Next.js would try to send telemetry.
     NEXT_TELEMETRY_DISABLED: "1",
+    // Browser tests wait for usage to be imported; they should not wait the production 30 s.
+    ...(ephemeral ? { USAGE_IMPORT_INTERVAL_MS: process.env.USAGE_IMPORT_INTERVAL_MS ?? "1000", PAYSTACK_SIMULATOR: process.env.PAYSTACK_SIMULATOR ?? "on" } : {}),
   };
 
   const children = new Map<Part, ChildProcess>();
@@ -163,10 +166,12 @@ async function main() {
   process.on("SIGINT", () => void stop(0));
   process.on("SIGTERM", () => void stop(0));
 
+  // Parts stopped on purpose through the test control below; their exit is not a crash.
+  const paused = new Set<Part>();
   function supervise(part: Part, child: ChildProcess) {
     children.set(part, child);
     child.once("exit", (code, signal) => {
-      if (stopping) return;
+      if (stopping || paused.has(part)) return;
       say(part, `exited (${signal ?? `code ${code}`}); stopping everything`);
       void stop(code || 1);
     });
@@ -178,6 +183,7 @@ async function main() {
     supervise("gateway", gateway);
     const ready = await waitForHttp(`http://127.0.0.1:${gatewayPort}/health/liveliness`, 60_000, gateway);
     if (!ready) return stop(1);
+    if (ephemeral) startTestControl(gatewayAdminPort + 1, paused, children, () => run("gateway", process.execPath, ["--import", "tsx", gatewayEntry], { ...env, CREDITGATE_SERVICE: "gateway" }), gatewayPort, supervise);
   }
 
   const workerEntry = path.join(root, "scripts/worker.ts");
@@ -199,6 +205,51 @@ async function main() {
   ].filter((line): line is string => line !== null);
   say("dev", "ready");
   for (const line of lines) say("dev", `  ${line}`);
+}
+
+/**
+ * --ephemeral only: a loopback-only control for browser tests that must see the gateway go down
+ * and come back (POST /gateway/stop, POST /gateway/start on GATEWAY_ADMIN_PORT + 1). A stack
+ * with real data never opens it.
+ */
+function startTestControl(
+  port: number,
+  paused: Set<Part>,
+  children: Map<Part, ChildProcess>,
+  startGatewayProcess: () => ChildProcess,
+  gatewayPort: number,
+  supervise: (part: Part, child: ChildProcess) => void,
+) {
+  const server = createServer((req, res) => {
+    const answer = (status: number, text: string) => {
+      res.writeHead(status, { "content-type": "text/plain" });
+      res.end(text);
+    };
+    void (async () => {
+      if (req.method === "POST" && req.url === "/gateway/stop") {
+        const child = children.get("gateway");
+        if (!child || child.exitCode !== null || child.signalCode !== null) return answer(200, "already stopped");
+        paused.add("gateway");
+        const exited = new Promise((resolve) => child.once("exit", resolve));
+        child.kill("SIGTERM");
+        await exited;
+        say("dev", "gateway stopped by the test control");
+        return answer(200, "stopped");
+      }
+      if (req.method === "POST" && req.url === "/gateway/start") {
+        const current = children.get("gateway");
+        if (current && current.exitCode === null && current.signalCode === null) return answer(200, "already running");
+        const child = startGatewayProcess();
+        supervise("gateway", child);
+        paused.delete("gateway");
+        const ready = await waitForHttp(`http://127.0.0.1:${gatewayPort}/health/liveliness`, 60_000, child);
+        say("dev", `gateway ${ready ? "started" : "failed to start"} by the test control`);
+        return answer(ready ? 200 : 500, ready ? "started" : "failed");
+      }
+      answer(404, "POST /gateway/stop or /gateway/start");
+    })();
+  });
+  server.listen(port, "127.0.0.1").unref();
 }
 
 function pick(source: NodeJS.ProcessEnv, names: string[]): Record<string, string> {

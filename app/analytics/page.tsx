@@ -5,6 +5,7 @@ import type { ApiKey } from "@/components/dashboard/types";
 import { loadProfile } from "@/lib/auth/profile";
 import { creditSummary, recentLedgerEntries, type LedgerEntry } from "@/lib/credits/ledger";
 import { withUserTransaction } from "@/lib/db";
+import { pricingFromEnv } from "@/lib/payments/pricing";
 import { listKeys } from "@/lib/keys/manage";
 import { appServices, claimsOf } from "@/lib/services";
 import { pageSession } from "../_server/session";
@@ -44,7 +45,7 @@ export default async function AnalyticsPage() {
       <AppHeader email={session.email} isAdmin={profile?.role === "admin"} />
       <main className="mx-auto max-w-6xl space-y-6 px-4 py-8 sm:px-6">
         <h1 className="text-2xl font-semibold tracking-tight">Dashboard</h1>
-        <Dashboard balance={data.credits.balance} granted={data.credits.granted} keys={initialKeys} models={models} gatewayUrl={env.GATEWAY_PUBLIC_URL} />
+        <Dashboard balance={data.credits.balance} granted={data.credits.granted} keys={initialKeys} models={models} gatewayUrl={env.GATEWAY_PUBLIC_URL} pricing={pricingFromEnv(env)} />
 
         <section aria-labelledby="activity-heading" className="rounded-2xl border border-slate-200 bg-white shadow-sm">
           <h2 id="activity-heading" className="border-b border-slate-200 px-6 py-4 text-base font-semibold">

@@ -6,11 +6,16 @@ import { api, RequestError } from "../api";
 import { Dialog } from "../dialog";
 import { formatCents, formatNumber } from "../format";
 
-const packs = [500, 1_000, 5_000, 10_000];
-const minCredits = 100;
-const maxCredits = 1_000_000;
+/** What credits cost, as the server is configured (lib/payments/pricing.ts). */
+export interface CreditPricing {
+  currency: string;
+  pricePerCreditSubunits: number;
+  packs: number[];
+  minCredits: number;
+  maxCredits: number;
+}
 
-export function BalanceCard({ balance, granted }: { balance: number; granted: number }) {
+export function BalanceCard({ balance, granted, pricing }: { balance: number; granted: number; pricing: CreditPricing }) {
   const [open, setOpen] = useState(false);
   const spentShare = granted > 0 ? Math.min(1, Math.max(0, 1 - balance / granted)) : 0;
   const low = balance < 100 || (granted > 0 && balance / granted < 0.1);
@@ -55,15 +60,17 @@ export function BalanceCard({ balance, granted }: { balance: number; granted: nu
         </p>
       )}
       <Dialog open={open} title="Buy credits" onClose={() => setOpen(false)}>
-        <BuyCredits onCancel={() => setOpen(false)} />
+        <BuyCredits pricing={pricing} onCancel={() => setOpen(false)} />
       </Dialog>
     </div>
   );
 }
 
-function BuyCredits({ onCancel }: { onCancel: () => void }) {
+function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: () => void }) {
   const id = useId();
-  const [choice, setChoice] = useState<string>("1000");
+  const { packs, minCredits, maxCredits } = pricing;
+  const price = (credits: number) => `${((credits * pricing.pricePerCreditSubunits) / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${pricing.currency}`;
+  const [choice, setChoice] = useState<string>(String(packs.includes(1_000) ? 1_000 : (packs[0] ?? "custom")));
   const [custom, setCustom] = useState("");
   const [fieldError, setFieldError] = useState<string | null>(null);
   const initialize = useMutation({
@@ -106,7 +113,9 @@ function BuyCredits({ onCancel }: { onCancel: () => void }) {
                 <input type="radio" name="pack" value={String(pack)} checked={choice === String(pack)} onChange={() => setChoice(String(pack))} className="accent-indigo-600" />
                 <span className="font-semibold tabular-nums">{formatNumber(pack)} credits</span>
               </span>
-              <span className="ml-6 text-sm text-slate-500">{formatCents(pack)} of gateway budget</span>
+              <span className="ml-6 text-sm text-slate-500">
+                {price(pack)} · {formatCents(pack)} of budget
+              </span>
             </label>
           ))}
           <label className="col-span-2 flex cursor-pointer items-center gap-2 rounded-xl border border-slate-200 p-3 has-[:checked]:border-indigo-500 has-[:checked]:bg-indigo-50">

@@ -2,7 +2,7 @@
 
 import { useQuery } from "@tanstack/react-query";
 import { api } from "../api";
-import { BalanceCard } from "./balance-card";
+import { BalanceCard, type CreditPricing } from "./balance-card";
 import { GatewayCard } from "./gateway-status";
 import { KeysPanel, keysQueryKey } from "./keys-panel";
 import type { ApiKey } from "./types";
@@ -14,15 +14,16 @@ export interface DashboardProps {
   keys: ApiKey[];
   models: string[] | null;
   gatewayUrl: string;
+  pricing: CreditPricing;
 }
 
 /** The interactive part of /analytics; the server renders it with data, so nothing shifts on load. */
-export function Dashboard({ balance, granted, keys, models, gatewayUrl }: DashboardProps) {
+export function Dashboard({ balance, granted, keys, models, gatewayUrl, pricing }: DashboardProps) {
   const liveKeys = useQuery({ queryKey: keysQueryKey, queryFn: async () => (await api<{ keys: ApiKey[] }>("/api/keys/manage")).keys, initialData: keys });
   return (
     <>
       <section aria-labelledby="balance-heading" className="grid gap-6 md:grid-cols-3">
-        <BalanceCard balance={balance} granted={granted} />
+        <BalanceCard balance={balance} granted={granted} pricing={pricing} />
         <GatewayCard gatewayUrl={gatewayUrl} />
       </section>
       <KeysPanel initialKeys={keys} models={models} gatewayUrl={gatewayUrl} />
