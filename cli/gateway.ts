@@ -1,0 +1,55 @@
+import { z } from "zod";
+import { envFields, EnvError, parseEnv } from "../lib/env";
+import { createLiteLLMClient, GatewayError, type LiteLLMClient } from "../lib/litellm/client";
+import { CliError, exitCodes } from "./output";
+
+/**
+ * The gateway commands talk only to the LiteLLM admin API, so they work against our gateway and
+ * a real LiteLLM proxy alike. The seeds call the address LITELLM_URL; the product calls it
+ * LITELLM_BASE_URL; either works, LITELLM_BASE_URL first.
+ */
+const gatewayEnvSchema = z.object({
+  LITELLM_BASE_URL: envFields.LITELLM_BASE_URL,
+  LITELLM_MASTER_KEY: envFields.LITELLM_MASTER_KEY,
+});
+
+export function gatewayEnv(source: Record<string, string | undefined> = process.env): { baseUrl: string; masterKey: string } {
+  const withUrl = { ...source, LITELLM_BASE_URL: source.LITELLM_BASE_URL || source.LITELLM_URL || undefined };
+  try {
+    const env = parseEnv(gatewayEnvSchema, withUrl);
+    if (!env.LITELLM_MASTER_KEY) {
+      throw new EnvError(["LITELLM_MASTER_KEY: is required (the gateway's master key; gateway commands use the LiteLLM admin API)"]);
+    }
+    return { baseUrl: env.LITELLM_BASE_URL, masterKey: env.LITELLM_MASTER_KEY };
+  } catch (err) {
+    if (err instanceof EnvError) throw new CliError(err.problems.join("; "), exitCodes.usage);
+    throw err;
+  }
+}
+
+/** Runs `work` with an admin client, closing its connections afterwards; gateway errors become one line. */
+export async function withGateway<T>(work: (client: LiteLLMClient) => Promise<T>, options: { connections?: number } = {}): Promise<T> {
+  const { baseUrl, masterKey } = gatewayEnv();
+  const client = createLiteLLMClient({ baseUrl, masterKey, connections: options.connections ?? 8, requestTimeoutMs: 15_000 });
+  try {
+    return await work(client);
+  } catch (err) {
+    throw toCliError(err);
+  } finally {
+    await client.close();
+  }
+}
+
+export function toCliError(err: unknown): unknown {
+  if (!(err instanceof GatewayError)) return err;
+  if (err.status === 401 || err.status === 403) {
+    return new CliError(`${err.message.replace(/ \(check LITELLM_MASTER_KEY\)$/, "")} — is LITELLM_MASTER_KEY the gateway's master key?`);
+  }
+  return new CliError(err.message);
+}
+
+/** A gateway error's message for one row of a bulk run. */
+export function reasonOf(err: unknown): string {
+  if (err instanceof GatewayError || err instanceof CliError) return err.message;
+  return err instanceof Error ? err.message : String(err);
+}
