@@ -19,7 +19,8 @@ export function Dialog({ open, title, onClose, children, wide }: { open: boolean
     <dialog
       ref={ref}
       aria-labelledby={titleId}
-      onClose={onClose}
+      // Only Escape (cancel) closes it from inside; the native close event also fires when the
+      // parent switches dialogs, and must not reset the parent's state then.
       onCancel={(event) => {
         event.preventDefault();
         onClose();

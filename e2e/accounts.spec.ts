@@ -77,5 +77,5 @@ test("/admin answers 403 to a signed-in user who is not an admin, and opens for 
   await expect(page).toHaveURL(/\/analytics$/);
   await page.getByRole("link", { name: "Admin" }).click();
   await expect(page.getByRole("heading", { name: "Admin" })).toBeVisible();
-  await expect(page.getByRole("cell", { name: email })).toBeVisible();
+  await expect(page.getByRole("cell", { name: email, exact: true })).toBeVisible();
 });
