@@ -2,6 +2,7 @@ import type { TransactionSql } from "../db/client";
 import { withServiceTransaction } from "../db/transactions";
 import { PaystackError } from "../paystack/client";
 import type { PaystackTransaction } from "../paystack/schemas";
+import { pushBudgetSoon } from "./budget-push";
 import type { PaymentServices } from "./services";
 
 export type PaymentStatus = "pending" | "paid" | "failed" | "abandoned" | "refunded" | "needs_review";
@@ -13,6 +14,8 @@ export interface FulfilResult {
   status: PaymentStatus | null;
   /** True only for the one call that appended the purchase to the ledger. */
   credited: boolean;
+  /** The payer, when the reference is ours. */
+  userId?: string;
 }
 
 interface LockedPayment {
@@ -41,6 +44,12 @@ export const purchaseReference = (reference: string) => `paystack:${reference}`;
  * just records that.
  */
 export async function fulfilPayment(services: PaymentServices, reference: string, source: "webhook" | "callback"): Promise<FulfilResult> {
+  const result = await verifyAndCredit(services, reference, source);
+  if (result.credited && result.userId) pushBudgetSoon(services, result.userId);
+  return result;
+}
+
+async function verifyAndCredit(services: PaymentServices, reference: string, source: "webhook" | "callback"): Promise<FulfilResult> {
   return withServiceTransaction(services.sql, async (tx) => {
     const [payment] = await tx<LockedPayment[]>`
       select id, user_id, credits, amount_subunits, currency, status
@@ -87,7 +96,8 @@ export async function fulfilPayment(services: PaymentServices, reference: string
               ${`Purchase of ${payment.credits.toLocaleString("en-US")} credits`})
       on conflict (reference) do nothing
       returning id`;
-    return { outcome: inserted.length === 1 ? `credited ${payment.credits} credits` : "already credited", status: "paid", credited: inserted.length === 1 };
+    const credited = inserted.length === 1;
+    return { outcome: credited ? `credited ${payment.credits} credits` : "already credited", status: "paid", credited, userId: payment.user_id };
   });
 }
 

@@ -5,6 +5,7 @@ import { ApiError } from "../http/errors";
 import { log } from "../log";
 import { createPaystackClient, type PaystackClient } from "../paystack/client";
 import { appServices } from "../services";
+import type { SyncContext } from "../sync/push";
 import { pricingFromEnv, type Pricing } from "./pricing";
 import { simulatorSecretKey } from "./simulator";
 
@@ -20,6 +21,8 @@ export interface PaymentServices {
   appUrl: string;
   /** True when payments run against the local test simulator. */
   simulator: boolean;
+  /** The gateway sync, when key management is on: a credited payment's budget is pushed at once. */
+  sync?: SyncContext;
 }
 
 /**
@@ -64,8 +67,9 @@ let cached: PaymentServices | null | undefined;
 /** The app's payment services, built once; null when payments are off. */
 export function appPaymentServices(): PaymentServices | null {
   if (cached !== undefined) return cached;
-  const { env, sql } = appServices();
-  cached = createPaymentServices(env, sql, log.child({ component: "payments" }));
+  const { env, sql, keys } = appServices();
+  const services = createPaymentServices(env, sql, log.child({ component: "payments" }));
+  cached = services && keys ? { ...services, sync: keys.sync } : services;
   return cached;
 }
 

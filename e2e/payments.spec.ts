@@ -1,0 +1,54 @@
+import { randomUUID } from "node:crypto";
+import { expect, test, type Page } from "@playwright/test";
+
+async function signUp(page: Page) {
+  await page.goto("/signup");
+  await page.getByLabel("Email").fill(`pay-${randomUUID().slice(0, 8)}@example.test`);
+  await page.getByLabel("Password").fill("correct horse battery");
+  await page.getByRole("button", { name: "Create account" }).click();
+  await expect(page).toHaveURL(/\/analytics$/);
+  await expect(page.getByTestId("credit-balance")).toHaveText("500");
+}
+
+async function startPurchase(page: Page) {
+  await page.getByRole("button", { name: "Buy credits" }).click();
+  const buy = page.getByRole("dialog", { name: "Buy credits" });
+  await buy.getByLabel(/1,000 credits/).check();
+  await buy.getByRole("button", { name: "Continue to payment" }).click();
+  await expect(page).toHaveURL(/\/payments\/simulator\/checkout\//);
+  await expect(page.getByText(/TEST CHECKOUT/)).toBeVisible();
+  await expect(page.getByTestId("checkout-amount")).toHaveText("$10.00");
+}
+
+test("a user buys 1,000 credits through the test checkout and sees the balance rise to 1,500", async ({ page }) => {
+  await signUp(page);
+  await startPurchase(page);
+  await page.screenshot({ path: test.info().outputPath("simulator-checkout.png"), fullPage: true });
+  await page.getByRole("button", { name: /^Pay / }).click();
+
+  await expect(page).toHaveURL(/\/payments\/callback\?.*reference=cg-/);
+  await expect(page.getByRole("heading", { name: "Payment received" })).toBeVisible();
+  await expect(page.getByTestId("payment-status")).toHaveText("1,000 credits are on your balance.");
+  await page.screenshot({ path: test.info().outputPath("callback.png"), fullPage: true });
+
+  await page.getByRole("link", { name: "Back to the dashboard" }).click();
+  await expect(page).toHaveURL(/\/analytics$/);
+  await expect(page.getByTestId("credit-balance")).toHaveText("1,500");
+
+  // Reloading the callback (or Paystack's webhook arriving again) credits nothing more.
+  await page.goBack();
+  await page.reload();
+  await expect(page.getByRole("heading", { name: "Payment received" })).toBeVisible();
+  await page.goto("/analytics");
+  await expect(page.getByTestId("credit-balance")).toHaveText("1,500");
+});
+
+test("cancelling the test checkout returns to the callback, charges nothing and adds no credits", async ({ page }) => {
+  await signUp(page);
+  await startPurchase(page);
+  await page.getByRole("button", { name: "Cancel" }).click();
+  await expect(page).toHaveURL(/\/payments\/callback\?.*reference=cg-/);
+  await expect(page.getByRole("heading", { name: "Payment not completed" })).toBeVisible();
+  await page.goto("/analytics");
+  await expect(page.getByTestId("credit-balance")).toHaveText("500");
+});
