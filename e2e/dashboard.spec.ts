@@ -58,7 +58,7 @@ test("a new user buys credits, creates and copies a key, calls the gateway, sees
   const secret = await createKey(page, "e2e-laptop", "gpt-4o-mini");
   expect(secret).toMatch(/^sk-/);
   await page.getByRole("button", { name: "Copy key" }).click();
-  await expect(page.getByRole("button", { name: "Copied" })).toBeVisible();
+  await expect(page.getByRole("button", { name: "Copied", exact: true })).toBeVisible();
   expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(secret);
   await expect(page.getByRole("tabpanel")).toContainText(gatewayBaseUrl);
   await page.getByRole("tab", { name: "Python" }).click();
