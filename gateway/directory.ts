@@ -1,7 +1,7 @@
 import type { Sql } from "../lib/db/client";
 import type { Logger } from "./log";
-import type { KeyRow, TeamRow, UserRow } from "./rows";
-import { decimalToNanos, SpendAccount, type SpendWrite } from "./spend";
+import type { KeyRow, MemberRow, TeamRow, UserRow } from "./rows";
+import { decimalToNanos, memberId, SpendAccount, type SpendKind, type SpendWrite } from "./spend";
 import * as store from "./store";
 
 /** A key with the user and team it draws on, as the request path sees them. */
@@ -12,6 +12,9 @@ export interface KeyContext {
   userAccount: SpendAccount | undefined;
   team: TeamRow | undefined;
   teamAccount: SpendAccount | undefined;
+  /** The key's user's membership in the key's team, with its `max_budget_in_team`. */
+  member: MemberRow | undefined;
+  memberAccount: SpendAccount | undefined;
 }
 
 // How long "no such key" is remembered, so a client retrying a wrong key does not make every
@@ -29,6 +32,7 @@ export class Directory {
   private readonly keys = new Map<string, KeyRow>();
   private readonly users = new Map<string, UserRow | null>();
   private readonly teams = new Map<string, TeamRow | null>();
+  private readonly members = new Map<string, MemberRow | null>();
   private readonly unknownKeys = new Map<string, number>();
   private readonly loading = new Map<string, Promise<KeyContext | undefined>>();
   private readonly accounts = new Map<string, SpendAccount>();
@@ -52,7 +56,10 @@ export class Directory {
     const team = key.team_id === null ? undefined : this.teams.get(key.team_id);
     if (user === undefined && key.user_id !== null) return undefined;
     if (team === undefined && key.team_id !== null) return undefined;
-    return this.context(key, user ?? undefined, team ?? undefined);
+    const memberName = key.team_id !== null && key.user_id !== null ? memberId(key.team_id, key.user_id) : null;
+    const member = memberName === null ? undefined : this.members.get(memberName);
+    if (member === undefined && memberName !== null) return undefined;
+    return this.context(key, user ?? undefined, team ?? undefined, member ?? undefined);
   }
 
   async loadKey(token: string): Promise<KeyContext | undefined> {
@@ -76,11 +83,14 @@ export class Directory {
     this.putKey(key);
     const user = key.user_id === null ? undefined : await this.loadUser(key.user_id);
     const team = key.team_id === null ? undefined : await this.loadTeam(key.team_id);
-    return this.context(key, user, team);
+    const member = key.team_id !== null && key.user_id !== null ? await this.loadMember(key.team_id, key.user_id) : undefined;
+    return this.context(key, user, team, member);
   }
 
-  private context(key: KeyRow, user: UserRow | undefined, team: TeamRow | undefined): KeyContext {
+  private context(key: KeyRow, user: UserRow | undefined, team: TeamRow | undefined, member: MemberRow | undefined): KeyContext {
     return {
+      member,
+      memberAccount: member ? this.account("member", memberId(member.team_id, member.user_id), memberBudget(member)) : undefined,
       key,
       keyAccount: this.account("key", key.token, key),
       user,
@@ -104,6 +114,22 @@ export class Directory {
     const row = await store.findTeam(this.sql, teamId);
     this.putTeam(teamId, row);
     return row;
+  }
+
+  async loadMember(teamId: string, userId: string): Promise<MemberRow | undefined> {
+    const name = memberId(teamId, userId);
+    const cached = this.members.get(name);
+    if (cached !== undefined) return cached ?? undefined;
+    const row = await store.findMember(this.sql, teamId, userId);
+    this.putMember(teamId, userId, row);
+    return row;
+  }
+
+  putMember(teamId: string, userId: string, member: MemberRow | undefined): void {
+    const name = memberId(teamId, userId);
+    this.members.set(name, member ?? null);
+    if (member) this.syncAccount("member", name, memberBudget(member));
+    else this.dropAccount("member", name);
   }
 
   /** Caches a key row written by an admin route, keeping the in-memory spend authoritative. */
@@ -134,7 +160,7 @@ export class Directory {
   }
 
   /** The spend account of an entity, created from its row's stored spend on first sight. */
-  account(kind: SpendAccount["kind"], id: string, row: BudgetColumns): SpendAccount {
+  account(kind: SpendKind, id: string, row: BudgetColumns): SpendAccount {
     const name = `${kind}:${id}`;
     let account = this.accounts.get(name);
     if (!account) {
@@ -145,7 +171,7 @@ export class Directory {
     return account;
   }
 
-  private syncAccount(kind: SpendAccount["kind"], id: string, row: BudgetColumns): void {
+  private syncAccount(kind: SpendKind, id: string, row: BudgetColumns): void {
     const account = this.account(kind, id, row);
     // A row read back after an admin write may carry a reset time this process has already
     // passed (the reset is flushed later); the later of the two is the current period.
@@ -156,14 +182,14 @@ export class Directory {
     account.setBudget(row.max_budget, row.budget_duration, keepOwnReset ? account.budgetResetAt : row.budget_reset_at);
   }
 
-  private dropAccount(kind: SpendAccount["kind"], id: string): void {
+  private dropAccount(kind: SpendKind, id: string): void {
     const name = `${kind}:${id}`;
     const account = this.accounts.get(name);
     if (account) this.dirty.delete(account);
     this.accounts.delete(name);
   }
 
-  existingAccount(kind: SpendAccount["kind"], id: string): SpendAccount | undefined {
+  existingAccount(kind: SpendKind, id: string): SpendAccount | undefined {
     return this.accounts.get(`${kind}:${id}`);
   }
 
@@ -206,6 +232,11 @@ export class Directory {
     this.flushing = run.catch(() => undefined);
     return run;
   }
+}
+
+/** A membership's budget in the shape of the other budget-bearing rows (no reset period). */
+function memberBudget(member: MemberRow): BudgetColumns {
+  return { spend: member.spend, max_budget: member.max_budget_in_team, budget_duration: null, budget_reset_at: null };
 }
 
 interface BudgetColumns {

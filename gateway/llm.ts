@@ -197,6 +197,13 @@ function budgetsOf(context: KeyContext): { account: SpendAccount; name: string }
   // LiteLLM's rule: a team key draws on the team's budget, not on its user's personal one.
   if (context.teamAccount) budgets.push({ account: context.teamAccount, name: `Team=${context.key.team_id ?? ""}` });
   else if (context.userAccount) budgets.push({ account: context.userAccount, name: `User=${context.key.user_id ?? ""}` });
+  // A member's own cap inside the team (max_budget_in_team), checked after the team's.
+  if (context.memberAccount) {
+    budgets.push({
+      account: context.memberAccount,
+      name: `User=${context.key.user_id ?? ""} in Team=${context.key.team_id ?? ""}`,
+    });
+  }
   return budgets;
 }
 
@@ -402,7 +409,7 @@ function settle(
   const cost = usage ? costNanos(usage, deployment) : 0;
   const context = caller.kind === "key" ? caller.context : null;
   if (context && cost > 0) {
-    for (const account of [context.keyAccount, context.userAccount, context.teamAccount]) {
+    for (const account of [context.keyAccount, context.userAccount, context.teamAccount, context.memberAccount]) {
       if (!account) continue;
       account.record(cost);
       gateway.directory.touched(account);

@@ -22,6 +22,8 @@ function context(keyModels: string[], teamModels: string[] | null = null, userMo
     teamAccount: undefined,
     user: userModels ? ({ user_id: "u", models: userModels } as UserRow) : undefined,
     userAccount: undefined,
+    member: undefined,
+    memberAccount: undefined,
   };
 }
 

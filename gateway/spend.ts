@@ -68,7 +68,7 @@ export class SpendAccount {
   budgetResetAt: Date | null = null;
 
   constructor(
-    readonly kind: "key" | "user" | "team",
+    readonly kind: SpendKind,
     readonly id: string,
     spentNanos: number,
   ) {
@@ -126,8 +126,14 @@ export class SpendAccount {
   }
 }
 
+/** What carries a budget: a key, a user, a team, or a user's membership in a team. */
+export type SpendKind = "key" | "user" | "team" | "member";
+
+/** A membership's account id: team and user, joined by a character neither can contain. */
+export const memberId = (teamId: string, userId: string) => `${teamId}\u001f${userId}`;
+
 export interface SpendWrite {
-  kind: "key" | "user" | "team";
+  kind: SpendKind;
   id: string;
   absolute: boolean;
   nanos: number;

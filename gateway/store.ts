@@ -199,6 +199,13 @@ export async function teamMembers(sql: Sql, teamIds: string[]): Promise<MemberRo
   return rows.map((row) => memberRowSchema.parse(row));
 }
 
+export async function findMember(sql: Sql, teamId: string, userId: string): Promise<MemberRow | undefined> {
+  const rows = await sql`
+    select m.team_id, m.user_id, m.role, m.max_budget_in_team, m.spend, null as user_email
+    from gateway.team_members m where m.team_id = ${teamId} and m.user_id = ${userId}`;
+  return rows.map((row) => memberRowSchema.parse(row))[0];
+}
+
 export async function teamIdsOfUser(sql: Sql, userId: string): Promise<string[]> {
   const rows = await sql<{ team_id: string }[]>`
     select team_id from gateway.team_members where user_id = ${userId} order by created_at`;
@@ -235,6 +242,21 @@ const spendTables = {
 export async function applySpendWrites(sql: Sql, writes: SpendWrite[]): Promise<void> {
   if (writes.length === 0) return;
   await sql.begin(async (tx) => {
+    const members = writes
+      .filter((write) => write.kind === "member")
+      .map((write) => {
+        const [teamId, userId] = write.id.split("\u001f");
+        return { team_id: teamId, user_id: userId, absolute: write.absolute, amount: nanosToDecimal(write.nanos) };
+      });
+    if (members.length > 0) {
+      await tx.unsafe(
+        `update gateway.team_members t
+            set spend = case when w.absolute then w.amount else t.spend + w.amount end
+           from jsonb_to_recordset($1::text::jsonb) as w(team_id text, user_id text, absolute boolean, amount numeric)
+          where t.team_id = w.team_id and t.user_id = w.user_id`,
+        [JSON.stringify(members)],
+      );
+    }
     for (const kind of ["key", "user", "team"] as const) {
       const batch = writes
         .filter((write) => write.kind === kind)

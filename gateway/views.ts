@@ -1,6 +1,6 @@
 import type { Gateway } from "./context";
 import type { KeyRow, MemberRow, SpendLogRow, TeamRow, UserRow } from "./rows";
-import { nanosToDollars, type SpendAccount } from "./spend";
+import { memberId, nanosToDollars, type SpendAccount } from "./spend";
 
 /**
  * Rows as LiteLLM's admin API shows them. Spend and reset time come from the in-memory
@@ -107,12 +107,13 @@ export function teamView(gateway: Gateway, team: TeamRow, members: MemberRow[]) 
   };
 }
 
-export function membershipView(member: MemberRow) {
+export function membershipView(gateway: Gateway, member: MemberRow) {
+  const account = gateway.directory.existingAccount("member", memberId(member.team_id, member.user_id));
   return {
     user_id: member.user_id,
     team_id: member.team_id,
     budget_id: null,
-    spend: member.spend,
+    spend: account ? nanosToDollars(account.spentNanos) : member.spend,
     max_budget_in_team: member.max_budget_in_team,
     litellm_budget_table: member.max_budget_in_team === null ? null : { max_budget: member.max_budget_in_team },
   };

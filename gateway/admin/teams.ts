@@ -94,6 +94,7 @@ async function newTeam(call: RouteCall) {
   for (const member of request.members_with_roles ?? []) {
     const user = await ensureUser(gateway, member.user_id, member.user_email);
     await store.upsertMember(gateway.sql, { teamId, userId: user.user_id, role: member.role, maxBudgetInTeam: null });
+    gateway.directory.putMember(teamId, user.user_id, await store.findMember(gateway.sql, teamId, user.user_id));
   }
   gateway.directory.putTeam(teamId, team);
   return fullTeamView(gateway, team);
@@ -141,7 +142,7 @@ async function teamInfo(call: RouteCall) {
     team_id: teamId,
     team_info: { ...teamView(gateway, team, members), team_member_budget_table: null },
     keys: keys.map((key) => keyView(gateway, key)),
-    team_memberships: members.map(membershipView),
+    team_memberships: members.map((member) => membershipView(gateway, member)),
   };
 }
 
@@ -176,6 +177,7 @@ async function addMembers(call: RouteCall) {
       role: member.role,
       maxBudgetInTeam: request.max_budget_in_team ?? null,
     });
+    gateway.directory.putMember(team.team_id, user.user_id, await store.findMember(gateway.sql, team.team_id, user.user_id));
     updatedUsers.push(userView(gateway, user, await store.teamIdsOfUser(gateway.sql, user.user_id)));
   }
   const members = await store.teamMembers(gateway.sql, [team.team_id]);
@@ -183,7 +185,9 @@ async function addMembers(call: RouteCall) {
   return {
     ...teamView(gateway, team, members),
     updated_users: updatedUsers,
-    updated_team_memberships: members.filter((member) => addedIds.has(member.user_id)).map(membershipView),
+    updated_team_memberships: members
+      .filter((member) => addedIds.has(member.user_id))
+      .map((member) => membershipView(gateway, member)),
   };
 }
 
@@ -195,6 +199,7 @@ async function deleteMember(call: RouteCall) {
     request.user_id ?? (await store.findUserByEmail(gateway.sql, request.user_email ?? ""))?.user_id ?? undefined;
   const removed = userId !== undefined && (await store.deleteMember(gateway.sql, team.team_id, userId));
   if (!removed) throw notFound(`User is not a member of team ${team.team_id}`, "user_id");
+  gateway.directory.putMember(team.team_id, userId, undefined);
   return fullTeamView(gateway, team);
 }
 

@@ -96,7 +96,10 @@ async function newUser(call: RouteCall) {
     if (isUniqueViolation(err)) throw conflict(`User with id ${userId} already exists`, "user_id");
     throw err;
   }
-  for (const teamId of teamIds) await store.upsertMember(gateway.sql, { teamId, userId, role: "user", maxBudgetInTeam: null });
+  for (const teamId of teamIds) {
+    await store.upsertMember(gateway.sql, { teamId, userId, role: "user", maxBudgetInTeam: null });
+    gateway.directory.putMember(teamId, userId, await store.findMember(gateway.sql, teamId, userId));
+  }
   gateway.directory.putUser(userId, row);
   const key = request.auto_create_key
     ? await generateKey(

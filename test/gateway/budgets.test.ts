@@ -60,6 +60,32 @@ describe("budgets are enforced with 402 budget_exceeded", () => {
     expect((info.body as { team_info: { spend: number } }).team_info.spend).toBeCloseTo(chatCost, 12);
   });
 
+  it("a member's max_budget_in_team caps them inside a team with room to spare, naming user and team", async () => {
+    const team = await h.admin("/team/new", { max_budget: 100 * chatCost });
+    const teamId = (team.body as { team_id: string }).team_id;
+    const userId = `member-${Date.now()}`;
+    const added = await h.admin("/team/member_add", {
+      team_id: teamId,
+      member: { role: "user", user_id: userId },
+      max_budget_in_team: 2 * chatCost,
+    });
+    expect(added.status).toBe(200);
+    const { key } = await h.newKey({ team_id: teamId, user_id: userId });
+    expect((await chat(key)).status).toBe(200);
+    expect((await chat(key)).status).toBe(200);
+    const refused = await chat(key);
+    expect(refused.status).toBe(402);
+    expect(errorOf(refused.body).message).toMatch(new RegExp(`^Budget has been exceeded! User=${userId} in Team=${teamId} `));
+    const info = await h.admin(`/team/info?team_id=${teamId}`);
+    const membership = (info.body as { team_memberships: { user_id: string; spend: number }[] }).team_memberships.find(
+      (row) => row.user_id === userId,
+    );
+    expect(membership?.spend).toBeCloseTo(2 * chatCost, 12);
+    // Another member of the same team still has the team's budget to use.
+    const other = await h.newKey({ team_id: teamId });
+    expect((await chat(other.key)).status).toBe(200);
+  });
+
   it("raising the budget through /key/update lets the key through again at once", async () => {
     const { key, token } = await h.newKey({ max_budget: chatCost });
     expect((await chat(key)).status).toBe(200);
