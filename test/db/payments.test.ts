@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { withUserTransaction } from "../../lib/db/transactions";
 import { fulfilPayment } from "../../lib/payments/fulfil";
 import type { PaymentServices } from "../../lib/payments/services";
 import { appRoutes, post } from "../support/app";
@@ -297,6 +298,21 @@ describeWithDatabase("payments through Paystack", (db) => {
     ]);
     expect(body.pricing).toEqual({ currency: "NGN", price_per_credit_subunits: 150, packs: [1000, 2500, 5000, 10000], min_credits: 100, max_credits: 50000 });
     expect((await routes.list(new Request("http://localhost:3000/api/payments"))).status).toBe(401);
+  });
+
+  it("payments and webhook events are private: a signed-in user's own database session reads none of them", async () => {
+    const { cookie, userId } = await signUp();
+    const reference = await startPayment(cookie, 1000);
+    paystack.pay(reference);
+    await deliver(paystack.eventBody("charge.success", reference));
+    const claims = { sub: userId, email: "x@example.test", role: "authenticated" as const };
+    const seen = async (table: string) =>
+      withUserTransaction(db(), claims, async (tx) => tx.unsafe(`select count(*)::int as n from public.${table}`)).then(
+        (rows) => Number(rows[0]?.n),
+        () => 0,
+      );
+    expect(await seen("payments")).toBe(0);
+    expect(await seen("payment_events")).toBe(0);
   });
 
   it("for any interleaving of deliveries, retries and callbacks over many payments, the ledger holds exactly the distinct successful payments", async () => {
