@@ -43,7 +43,8 @@ interface CliResult {
   stderr: string;
 }
 
-describe("creditgate against the real gateway", () => {
+// Each command is a fresh process (about half a second to start), so the suite allows more time.
+describe("creditgate against the real gateway", { timeout: 120_000 }, () => {
   let postgres: EmbeddedPostgres;
   let gateway: RunningGateway;
   let dir: string;
@@ -264,6 +265,17 @@ describe("creditgate against the real gateway", () => {
     expect((await chat(added.key, "model-balanced")).status).toBe(403);
     const users = await json<{ user_id: string; tier: string; budget: number; spend: number; alias: string }[]>(["list-users"]);
     expect(users.find((user) => user.user_id === email)).toMatchObject({ tier: "architect", budget: 500, alias: "Dev Eloper" });
+  });
+
+  it("add-user takes over a user that create-user made earlier under another id, instead of duplicating them", async () => {
+    await json(["create-teams"]);
+    const email = unique("existing");
+    const earlier = await json<{ user_id: string }>(["create-user", "--email", email, "--budget", "7"]);
+    const added = await json<{ status: string; user_id: string; key: string }>(["add-user", "--email", email, "--tier", "drafting"]);
+    expect(added).toMatchObject({ status: "updated", user_id: earlier.user_id });
+    expect(added.key).toMatch(/^sk-/);
+    expect(await json(["get-user", earlier.user_id])).toMatchObject({ tier: "drafting", budget: 2 });
+    expect(await json(["add-user", "--email", email, "--tier", "drafting"])).toMatchObject({ status: "unchanged" });
   });
 
   it(
