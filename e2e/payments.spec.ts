@@ -52,3 +52,27 @@ test("cancelling the test checkout returns to the callback, charges nothing and 
   await page.goto("/analytics");
   await expect(page.getByTestId("credit-balance")).toHaveText("500");
 });
+
+test("the test checkout's Pay delivers a signed charge.success that credits the payment before the callback is visited", async ({ page }) => {
+  await signUp(page);
+  const started = await page.request.post("/api/payments/initialize", { data: { credits: 2500 } });
+  expect(started.status()).toBe(201);
+  const { reference, authorization_url: checkoutUrl } = (await started.json()) as { reference: string; authorization_url: string };
+  const accessCode = new URL(checkoutUrl).pathname.split("/").pop();
+  const paid = await page.request.post(`/api/payments/simulator/checkout/${accessCode}`, { form: { action: "pay" }, maxRedirects: 0 });
+  expect(paid.status()).toBe(303);
+  expect(paid.headers().location).toContain(`/payments/callback?trxref=${reference}&reference=${reference}`);
+
+  const history = await page.request.get("/api/payments");
+  const { payments } = (await history.json()) as { payments: { reference: string; status: string; credits: number }[] };
+  expect(payments[0]).toMatchObject({ reference, status: "paid", credits: 2500 });
+  await page.goto("/analytics");
+  await expect(page.getByTestId("credit-balance")).toHaveText("3,000");
+
+  // A forged delivery is refused: the simulator's secret is not guessable from outside.
+  const forged = await page.request.post("/api/payments/webhook", {
+    headers: { "content-type": "application/json", "x-paystack-signature": "0".repeat(128) },
+    data: JSON.stringify({ event: "charge.success", data: { reference } }),
+  });
+  expect(forged.status()).toBe(401);
+});

@@ -44,6 +44,7 @@ export const refundDataSchema = z
     currency: z.string(),
     status: z.string().optional(),
     transaction_reference: z.string().min(1).optional(),
+    refund_reference: z.string().min(1).nullable().optional(),
     transaction: z.object({ reference: z.string().min(1) }).passthrough().optional(),
   })
   .passthrough()

@@ -11,7 +11,7 @@ export async function handleRefundProcessed(services: PaymentServices, data: unk
   const reference = parsed.data.transaction_reference ?? parsed.data.transaction?.reference ?? "";
   const { outcome, userId } = await recordRefund(services.sql, {
     reference,
-    refundId: parsed.data.id,
+    refundId: parsed.data.id ?? parsed.data.refund_reference ?? undefined,
     amountSubunits: parsed.data.amount,
     currency: parsed.data.currency,
   });
