@@ -75,10 +75,9 @@ async function readRows(file: string): Promise<{ line: number; values: Record<st
     if (err instanceof CsvError) throw new CliError(`${file}: not valid CSV (${err.message})`);
     throw err;
   }
-  const header = text.replace(/^\uFEFF/, "").split(/\r?\n/, 1)[0]?.toLowerCase() ?? "";
-  const columns = header.split(",").map((name) => name.trim());
+  const columns = (parseCsv(text, { to_line: 1, bom: true })[0] ?? []).map((name) => name.trim().toLowerCase());
   if (!columns.includes("email") || !columns.includes("tier")) {
-    throw new CliError(`${file}: the first line must be the header email,tier,alias (got "${header}")`, exitCodes.usage);
+    throw new CliError(`${file}: the first line must be the header email,tier,alias (got "${columns.join(",")}")`, exitCodes.usage);
   }
   return records.map((raw) => {
     const { record, info } = csvRecordSchema.parse(raw);

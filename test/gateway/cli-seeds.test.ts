@@ -358,6 +358,14 @@ describe("creditgate against the real gateway", { timeout: 120_000 }, () => {
     expect(result.stderr.trim()).toBe(`creditgate: ${file}: version: must be 1 (the only tiers format this CLI knows)`);
   });
 
+  it("a CSV without the email,tier header is refused before anything is sent", async () => {
+    const file = path.join(dir, "no-header.csv");
+    await writeFile(file, "name,level\nalice@company.test,coding\n");
+    const result = await creditgate(["bulk-onboard", file]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`creditgate: ${file}: the first line must be the header email,tier,alias (got "name,level")`);
+  });
+
   describe("errors are one line with the right exit code", () => {
     it("a wrong master key: exit 1, the 401 and a hint about LITELLM_MASTER_KEY, and never the key", async () => {
       const wrongKey = "sk-wrong-master-key-123456";
