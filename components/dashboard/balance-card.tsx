@@ -15,10 +15,15 @@ export interface CreditPricing {
   maxCredits: number;
 }
 
-export function BalanceCard({ balance, granted, pricing }: { balance: number; granted: number; pricing: CreditPricing }) {
+/**
+ * `balance` is the ledger's sum (what the user received, minus refunds and corrections); `spent`
+ * is what their keys have used on the gateway, which draws on it.
+ */
+export function BalanceCard({ balance, granted, spent, pricing }: { balance: number; granted: number; spent: number; pricing: CreditPricing }) {
   const [open, setOpen] = useState(false);
-  const spentShare = granted > 0 ? Math.min(1, Math.max(0, 1 - balance / granted)) : 0;
-  const low = balance < 100 || (granted > 0 && balance / granted < 0.1);
+  const available = Math.max(0, balance - spent);
+  const spentShare = granted > 0 ? Math.min(1, Math.max(0, spent / granted)) : 0;
+  const low = available < 100 || (granted > 0 && available / granted < 0.1);
   return (
     <div className="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm md:col-span-2">
       <div className="flex flex-wrap items-start justify-between gap-3">
@@ -51,7 +56,7 @@ export function BalanceCard({ balance, granted, pricing }: { balance: number; gr
           <div className="h-full rounded-full bg-indigo-500" style={{ width: `${spentShare * 100}%` }} />
         </div>
         <p className="mt-2 text-xs text-slate-500">
-          {formatNumber(granted - balance)} of {formatNumber(granted)} credits spent · 1 credit = $0.01
+          {formatNumber(spent)} of {formatNumber(granted)} credits used · {formatNumber(available)} available · 1 credit = $0.01
         </p>
       </div>
       {low && (

@@ -23,7 +23,7 @@ export function Dashboard({ balance, granted, keys, models, gatewayUrl, pricing 
   return (
     <>
       <section aria-labelledby="balance-heading" className="grid gap-6 md:grid-cols-3">
-        <BalanceCard balance={balance} granted={granted} pricing={pricing} />
+        <BalanceCard balance={balance} granted={granted} spent={liveKeys.data.reduce((sum, key) => sum + key.spend, 0)} pricing={pricing} />
         <GatewayCard gatewayUrl={gatewayUrl} />
       </section>
       <KeysPanel initialKeys={keys} models={models} gatewayUrl={gatewayUrl} />
