@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { withUserTransaction } from "../../lib/db/transactions";
 import { fulfilPayment } from "../../lib/payments/fulfil";
+import { reconcilePendingPayments } from "../../lib/payments/reconcile";
 import type { PaymentServices } from "../../lib/payments/services";
 import { appRoutes, post } from "../support/app";
 import { describeWithDatabase, uniqueEmail } from "../support/db";
@@ -298,6 +299,28 @@ describeWithDatabase("payments through Paystack", (db) => {
     ]);
     expect(body.pricing).toEqual({ currency: "NGN", price_per_credit_subunits: 150, packs: [1000, 2500, 5000, 10000], min_credits: 100, max_credits: 50000 });
     expect((await routes.list(new Request("http://localhost:3000/api/payments"))).status).toBe(401);
+  });
+
+  it("reconciliation credits a paid payment whose webhook and callback never came, records an abandoned one, and leaves young ones alone", async () => {
+    const { cookie, userId } = await signUp();
+    const paid = await startPayment(cookie, 1000);
+    const walkedAway = await startPayment(cookie, 2500);
+    const young = await startPayment(cookie, 5000);
+    paystack.pay(paid);
+    paystack.pay(walkedAway, { status: "abandoned" });
+    paystack.pay(young);
+    await db()`update public.payments set created_at = now() - interval '1 hour' where reference in ${db()([paid, walkedAway])}`;
+    const outcomes = await reconcilePendingPayments(routes.payments());
+    expect(outcomes[paid]).toBe("credited 1000 credits");
+    expect(outcomes[walkedAway]).toBe("Paystack says the transaction is abandoned");
+    expect(outcomes[young]).toBeUndefined();
+    expect(await payment(paid)).toMatchObject({ status: "paid" });
+    expect(await payment(walkedAway)).toMatchObject({ status: "abandoned" });
+    expect(await payment(young)).toMatchObject({ status: "pending" });
+    expect(await balance(userId)).toBe(1500);
+    // Running it again (or in two processes) changes nothing.
+    await Promise.all([reconcilePendingPayments(routes.payments()), reconcilePendingPayments(routes.payments())]);
+    expect(await balance(userId)).toBe(1500);
   });
 
   it("payments and webhook events are private: a signed-in user's own database session reads none of them", async () => {
