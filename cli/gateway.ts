@@ -34,17 +34,19 @@ export async function withGateway<T>(work: (client: LiteLLMClient) => Promise<T>
   try {
     return await work(client);
   } catch (err) {
-    throw toCliError(err);
+    throw toCliError(err, baseUrl);
   } finally {
     await client.close();
   }
 }
 
-export function toCliError(err: unknown): unknown {
+export function toCliError(err: unknown, baseUrl: string): unknown {
   if (!(err instanceof GatewayError)) return err;
-  if (err.status === 401 || err.status === 403) {
-    return new CliError(`${err.message.replace(/ \(check LITELLM_MASTER_KEY\)$/, "")} — is LITELLM_MASTER_KEY the gateway's master key?`);
+  // The gateway's own 401 text quotes parts of the key and its hash; the status says enough.
+  if (err.status === 401) {
+    return new CliError(`the gateway at ${baseUrl} refused the master key (401): set LITELLM_MASTER_KEY to its master key`);
   }
+  if (err.status === 403) return new CliError(`${err.message} (is LITELLM_MASTER_KEY the gateway's master key?)`);
   return new CliError(err.message);
 }
 
