@@ -14,6 +14,7 @@ type Routes = Awaited<ReturnType<typeof appRoutes>> & {
   webhook: typeof import("../../app/api/payments/webhook/route").POST;
   list: typeof import("../../app/api/payments/route").GET;
   admin: typeof import("../../app/api/admin/payments/route").GET;
+  reconcile: typeof import("../../app/api/admin/payments/reconcile/route").POST;
   payments: () => PaymentServices;
 };
 
@@ -37,6 +38,7 @@ describeWithDatabase("payments through Paystack", (db) => {
       webhook: (await import("../../app/api/payments/webhook/route")).POST,
       list: (await import("../../app/api/payments/route")).GET,
       admin: (await import("../../app/api/admin/payments/route")).GET,
+      reconcile: (await import("../../app/api/admin/payments/reconcile/route")).POST,
       payments: services.requirePaymentServices,
     };
   });
@@ -217,6 +219,12 @@ describeWithDatabase("payments through Paystack", (db) => {
 
       const notAdmin = await routes.admin(new Request("http://localhost:3000/api/admin/payments", { headers: { cookie: payer.cookie } }));
       expect(notAdmin.status).toBe(403);
+      expect((await routes.admin(new Request("http://localhost:3000/api/admin/payments"))).status).toBe(401);
+      const reconcileAsUser = await routes.reconcile(post("/api/admin/payments/reconcile", {}, { cookie: payer.cookie }));
+      expect(reconcileAsUser.status).toBe(403);
+      const reconcileAsAdmin = await routes.reconcile(post("/api/admin/payments/reconcile", {}, { cookie: admin.cookie }));
+      expect(reconcileAsAdmin.status).toBe(200);
+      expect(await reconcileAsAdmin.json()).toEqual({ outcomes: expect.any(Object) });
       const badFilter = await routes.admin(new Request("http://localhost:3000/api/admin/payments?status=everything", { headers: { cookie: admin.cookie } }));
       expect(badFilter.status).toBe(400);
       expect((await badFilter.json()).error.field).toBe("status");
