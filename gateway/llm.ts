@@ -310,7 +310,7 @@ interface Forwarding {
 async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
   const { res, route, deployment, body, admission } = call;
   const stream = route !== "embedding" && body.stream === true;
-  const callerWantsUsage = isIncludeUsage(body.stream_options) || gateway.settings.alwaysIncludeStreamUsage;
+  // The upstream is always asked for usage on a stream, so the stream can be billed.
   const upstreamBody = stream
     ? { ...body, stream_options: { ...(asRecord(body.stream_options) ?? {}), include_usage: true } }
     : body;
@@ -322,8 +322,7 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
   res.once("close", onClose);
   const requestId = randomUUID();
   const upstreamStarted = performance.now();
-  let usage: Usage | null = null;
-  let failure: GatewayError | null = null;
+  let outcome: Outcome = { usage: null, failure: null };
   try {
     const reply = await provider.send({ deployment, route, body: upstreamBody, stream, signal: abort.signal });
     const headers = {
@@ -333,54 +332,71 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
       "x-litellm-model-group": deployment.modelName,
     };
     if (reply.type === "json") {
-      usage = reply.usage;
-      const cost = costNanos(usage, deployment);
       res.writeHead(200, {
         ...headers,
         "content-type": "application/json",
         "content-length": reply.body.length,
-        "x-litellm-response-cost": String(nanosToDollars(cost)),
+        "x-litellm-response-cost": String(nanosToDollars(costNanos(reply.usage, deployment))),
         "x-litellm-overhead-duration-ms": (upstreamStarted - call.started).toFixed(3),
       });
       res.end(reply.body);
+      outcome = { usage: reply.usage, failure: null };
     } else {
-      res.writeHead(200, {
-        ...headers,
-        "content-type": "text/event-stream",
-        "cache-control": "no-cache",
-        connection: "keep-alive",
-      });
-      const tap = new StreamTap(callerWantsUsage);
-      try {
-        for await (const chunk of reply.events) {
-          const out = tap.push(chunk);
-          if (out !== "" && !res.write(out)) await Promise.race([once(res, "drain"), once(res, "close")]);
-          if (res.destroyed) break;
-        }
-        const rest = tap.end();
-        if (rest !== "") res.write(rest);
-      } catch (err) {
-        failure = toGatewayError(gateway, err);
-        // The status line is gone; LiteLLM reports a mid-stream failure as an event.
-        if (!res.destroyed) res.write(`data: ${errorBody(failure)}\n\n`);
-      }
-      res.end();
-      usage = tap.usage ?? {
-        promptTokens: estimatePrompt(route, body),
-        completionTokens: Math.ceil(tap.streamedChars / 4),
-      };
+      outcome = await pipeStream(gateway, call, reply.events, headers, abort.signal);
     }
   } catch (err) {
     // A caller that hung up is not an upstream failure, and nothing is left to answer.
-    failure = abort.signal.aborted
-      ? new GatewayError(499, "client_closed_request", "The caller closed the connection before the answer.")
-      : toGatewayError(gateway, err);
-    usage = null;
+    const failure = abort.signal.aborted ? callerClosed() : toGatewayError(gateway, err);
+    outcome = { usage: null, failure };
     sendError(res, failure);
   } finally {
     res.removeListener("close", onClose);
-    settle(gateway, call, requestId, usage, failure, upstreamStarted);
+    settle(gateway, call, requestId, outcome, upstreamStarted);
   }
+}
+
+interface Outcome {
+  usage: Usage | null;
+  failure: GatewayError | null;
+}
+
+const callerClosed = () =>
+  new GatewayError(499, "client_closed_request", "The caller closed the connection before the answer.");
+
+/**
+ * Pipes the upstream's events to the caller as they come, honouring back-pressure. A failure
+ * after the first byte is reported in-band, as LiteLLM does; a stream cut short (by either
+ * side) is billed for what it carried.
+ */
+async function pipeStream(
+  gateway: Gateway,
+  call: Forwarding,
+  events: AsyncIterable<Uint8Array>,
+  headers: Record<string, string>,
+  callerGone: AbortSignal,
+): Promise<Outcome> {
+  const { res, route, body } = call;
+  res.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  const tap = new StreamTap(isIncludeUsage(body.stream_options) || gateway.settings.alwaysIncludeStreamUsage);
+  let failure: GatewayError | null = null;
+  try {
+    for await (const chunk of events) {
+      const out = tap.push(chunk);
+      if (out !== "" && !res.write(out)) await Promise.race([once(res, "drain"), once(res, "close")]);
+      if (callerGone.aborted) {
+        failure = callerClosed();
+        break;
+      }
+    }
+    const rest = tap.end();
+    if (rest !== "" && !callerGone.aborted) res.write(rest);
+  } catch (err) {
+    failure = callerGone.aborted ? callerClosed() : toGatewayError(gateway, err);
+    if (!callerGone.aborted) res.write(`data: ${errorBody(failure)}\n\n`);
+  }
+  res.end();
+  const usage = tap.usage ?? { promptTokens: estimatePrompt(route, body), completionTokens: Math.ceil(tap.streamedChars / 4) };
+  return { usage, failure };
 }
 
 function estimatePrompt(route: LlmRoute, body: Record<string, unknown>): number {
@@ -393,15 +409,9 @@ function estimatePrompt(route: LlmRoute, body: Record<string, unknown>): number 
  * the rate limits, and queues the spend-log row. A request that failed before any output costs
  * nothing; a stream cut short costs what it used.
  */
-function settle(
-  gateway: Gateway,
-  call: Forwarding,
-  requestId: string,
-  usage: Usage | null,
-  failure: GatewayError | null,
-  upstreamStarted: number,
-): void {
+function settle(gateway: Gateway, call: Forwarding, requestId: string, outcome: Outcome, upstreamStarted: number): void {
   const { caller, deployment, admission, labels } = call;
+  const { usage, failure } = outcome;
   release(admission.reservations);
   const now = performance.now();
   const tokens = usage ? usage.promptTokens + usage.completionTokens : 0;

@@ -91,6 +91,8 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
     expect(spend).toBeGreaterThan(0);
     const rows = (await h.admin(`/spend/logs?api_key=${token}`)).body as { status: string }[];
     expect(rows).toHaveLength(1);
+    expect(rows[0]?.status).toBe("failure");
+    expect(h.gateway.output()).not.toContain("unexpected error");
     expect((await h.call("/health/liveliness", {})).status).toBe(200);
   });
 
