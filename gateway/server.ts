@@ -56,14 +56,37 @@ const healthRoutes: Record<string, Route> = {
       };
     },
   },
-  // Open to anyone, as our users' guide documents; the checks behind it are cached.
+  // Open to anyone, as our users' guide documents; the checks behind it are cached. Upstream
+  // addresses and error details are for the admin only: they describe the private network.
   "/health": {
     method: "GET",
     access: "none",
     public: true,
-    handle: async (call) => ok(await call.gateway.health.endpoints(Date.now())),
+    handle: async (call) => {
+      const report = await call.gateway.health.endpoints(Date.now());
+      if (await isAdminCaller(call)) return ok(report);
+      const hide = (endpoint: { model: string; error?: string }) => ({
+        model: endpoint.model,
+        ...(endpoint.error === undefined ? {} : { error: "unhealthy" }),
+      });
+      return ok({
+        ...report,
+        healthy_endpoints: report.healthy_endpoints.map(hide),
+        unhealthy_endpoints: report.unhealthy_endpoints.map(hide),
+      });
+    },
   },
 };
+
+async function isAdminCaller(call: RouteCall): Promise<boolean> {
+  if (!call.req.headers.authorization && !call.req.headers["x-litellm-api-key"]) return false;
+  try {
+    requireAdmin(await authenticate(call.gateway, call.req.headers), call.path);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const metricsRoute: Route = {
   method: "GET",

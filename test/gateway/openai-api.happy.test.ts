@@ -197,5 +197,9 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
       return res.status === 200 ? res : undefined;
     });
     expect((health.body as { healthy_count: number }).healthy_count).toBeGreaterThan(0);
+    // Anyone may ask; only the admin is told where the upstreams live.
+    expect(JSON.stringify(health.body)).not.toContain("127.0.0.1");
+    const asAdmin = await h.admin("/health");
+    expect(JSON.stringify(asAdmin.body)).toContain(h.upstream.url);
   });
 });
