@@ -127,7 +127,10 @@ export async function onboardUser(client: LiteLLMClient, request: OnboardRequest
     if (joinTeam) await addMember(client, request.tier.teamId, userId);
     let secret: string | null = null;
     if (!key) secret = (await client.createKey({ userId, ...keyLimitsOf(request) })).key;
-    else if (keyChanges(request, key).length > 0) await client.updateKey(key.token ?? "", keyLimitsOf(request));
+    else if (keyChanges(request, key).length > 0) {
+      if (!key.token) throw new Error(`the gateway did not show the token of key ${key.alias ?? ""}, so it cannot be updated`);
+      await client.updateKey(key.token, keyLimitsOf(request));
+    }
     return { ...base, status: "updated", detail: changes.join(", "), userId, key: secret };
   } catch (err) {
     return { ...base, status: "failed", detail: reasonOf(err), userId: null, key: null };
