@@ -117,9 +117,8 @@ export class OpenAiProvider implements Provider {
 
 async function readBody(body: Dispatcher.ResponseData["body"], deployment: Deployment): Promise<Buffer> {
   try {
-    const chunks: Buffer[] = [];
-    for await (const chunk of body) chunks.push(chunk as Buffer);
-    return chunks.length === 1 && chunks[0] ? chunks[0] : Buffer.concat(chunks);
+    // undici's own consumer: one promise for the whole body instead of one per chunk.
+    return Buffer.from(await body.arrayBuffer());
   } catch (err) {
     throw upstreamFailure(err, deployment);
   }
