@@ -233,7 +233,7 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
 
     console.log("");
     console.log(
-      [pad("scenario", 18), pad("target", 9), pad("req/s", 9), pad("p50 ms", 8), pad("p99 ms", 8), pad("errors", 7), pad("gw CPU %", 9), "gw RSS MB"].join(" "),
+      [pad("scenario", 18), pad("target", 9), pad("req/s", 9), pad("p50 ms", 8), pad("p99 ms", 8), pad("errors", 7), pad("gw CPU %", 9), pad("gw CPU µs/req", 14), "gw RSS MB"].join(" "),
     );
     for (const row of rows) {
       console.log(
@@ -245,6 +245,7 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
           pad(fmt(row.result.p99Ms, 3), 8),
           pad(String(row.result.errors), 7),
           pad(fmt(row.cpuPercent, 0), 9),
+          pad(fmt(row.cpuPercent === null ? null : (row.cpuPercent * 10_000) / row.result.requestsPerSecond, 0), 14),
           fmt(row.peakRssMb, 0),
         ].join(" "),
       );
