@@ -20,11 +20,18 @@ const kindLabels: Record<LedgerEntry["kind"], string> = {
   adjustment: "Adjustment",
 };
 
-/** The model list waits at most this long for the gateway; without it the form keeps models as they are. */
+let modelsUnavailableUntil = 0;
+
+/**
+ * The model list waits at most 1.5 s for the gateway; without it the form keeps models as they
+ * are. After a miss, renders skip asking for 30 s, so a gateway outage does not slow every page.
+ */
 async function offeredModels(): Promise<string[] | null> {
   const keys = appServices().keys;
-  if (!keys) return null;
-  return Promise.race([keys.models.offered(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_500).unref())]);
+  if (!keys || Date.now() < modelsUnavailableUntil) return null;
+  const models = await Promise.race([keys.models.offered(), new Promise<null>((resolve) => setTimeout(() => resolve(null), 1_500).unref())]);
+  if (models === null) modelsUnavailableUntil = Date.now() + 30_000;
+  return models;
 }
 
 export default async function AnalyticsPage() {
