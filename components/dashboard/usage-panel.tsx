@@ -11,9 +11,9 @@ import type { ApiKey, Payment, UsageReport } from "./types";
 function ChartsSkeleton() {
   return (
     <div className="grid gap-4 lg:grid-cols-3" aria-hidden="true">
-      <div className="h-[270px] animate-pulse rounded-xl bg-slate-100 lg:col-span-3" />
-      <div className="h-[270px] animate-pulse rounded-xl bg-slate-100 lg:col-span-2" />
-      <div className="h-[270px] animate-pulse rounded-xl bg-slate-100" />
+      <div className="h-[282px] animate-pulse rounded-xl bg-slate-100 lg:col-span-3" />
+      <div className="h-[282px] animate-pulse rounded-xl bg-slate-100 lg:col-span-2" />
+      <div className="h-[282px] animate-pulse rounded-xl bg-slate-100" />
     </div>
   );
 }
