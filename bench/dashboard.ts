@@ -144,6 +144,7 @@ async function main() {
   try {
     const seeded = await seed(url.toString());
     console.log(`seeded ${seeded.users} users, ${seeded.keys} keys, ${seeded.usage} usage rows in ${seeded.seconds.toFixed(0)} s`);
+    if (process.env.BENCH_SEED_ONLY === "1") return;
     const port = await freePort();
     app = await startApp(url.toString(), port);
     const base = `http://127.0.0.1:${port}`;
@@ -164,7 +165,8 @@ async function main() {
     console.log(`JavaScript shipped to /analytics: ${(js.gzipBytes / 1024).toFixed(1)} kB gzipped (${(js.rawBytes / 1024).toFixed(0)} kB raw, ${js.files} files; the charts chunk loads after)`);
   } finally {
     app?.kill("SIGTERM");
-    await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => undefined);
+    if (process.env.BENCH_KEEP_DB === "1") console.log(`kept the database: ${url.toString()}`);
+    else await admin.unsafe(`drop database if exists ${name} with (force)`).catch(() => undefined);
     await admin.end();
   }
 }
