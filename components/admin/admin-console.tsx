@@ -41,6 +41,14 @@ interface ReviewPayment {
   status: string;
   created_at: string;
   email?: string;
+  review_reason?: string | null;
+}
+
+interface UnmatchedEvent {
+  event: string;
+  reference: string | null;
+  outcome: string;
+  received_at: string;
 }
 
 const syncKey = ["admin", "sync"] as const;
@@ -346,7 +354,10 @@ function UsersPanel({ initialUsers }: { initialUsers: AdminUser[] }) {
 function PaymentsReview() {
   const payments = useQuery({
     queryKey: ["admin", "payments", "needs_review"],
-    queryFn: async () => (await api<{ payments: ReviewPayment[] }>("/api/admin/payments?status=needs_review")).payments,
+    queryFn: async () => {
+      const body = await api<{ payments: ReviewPayment[]; unmatched_events?: UnmatchedEvent[] }>("/api/admin/payments?status=needs_review");
+      return { payments: body.payments, unmatched: body.unmatched_events ?? [] };
+    },
     retry: false,
   });
   return (
@@ -358,11 +369,21 @@ function PaymentsReview() {
         <p className="px-6 py-6 text-sm text-slate-600">{payments.error instanceof RequestError && payments.error.status === 404 ? "Payments are not available on this server yet." : `Could not load payments: ${payments.error.message}`}</p>
       ) : payments.isPending ? (
         <p className="px-6 py-6 text-sm text-slate-500">Loading…</p>
-      ) : payments.data.length === 0 ? (
+      ) : payments.data.payments.length === 0 && payments.data.unmatched.length === 0 ? (
         <p className="px-6 py-6 text-sm text-slate-600">None: every payment is settled.</p>
       ) : (
         <ul className="divide-y divide-slate-100">
-          {payments.data.map((payment) => (
+          {payments.data.unmatched.map((event) => (
+            <li key={`${event.event}-${event.received_at}`} className="flex flex-wrap justify-between gap-2 px-6 py-3 text-sm">
+              <span>
+                Provider event <span className="font-mono">{event.event}</span> matched no payment
+              </span>
+              <span className="font-mono">{event.reference ?? "no reference"}</span>
+              <span className="text-slate-500">{event.outcome}</span>
+              <span className="text-slate-500">{event.received_at.slice(0, 16).replace("T", " ")}</span>
+            </li>
+          ))}
+          {payments.data.payments.map((payment) => (
             <li key={payment.reference} className="flex flex-wrap justify-between gap-2 px-6 py-3 text-sm">
               <span className="font-mono">{payment.reference}</span>
               <span>{payment.email ?? ""}</span>
@@ -370,6 +391,7 @@ function PaymentsReview() {
                 {formatNumber(payment.credits)} credits · {(payment.amount_subunits / 100).toFixed(2)} {payment.currency}
               </span>
               <span className="text-slate-500">{payment.created_at.slice(0, 16).replace("T", " ")}</span>
+              {payment.review_reason && <span className="basis-full text-amber-800">{payment.review_reason}</span>}
             </li>
           ))}
         </ul>
