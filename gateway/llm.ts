@@ -123,8 +123,14 @@ function chooseDeployment(gateway: Gateway, caller: Caller, model: string, route
         `Authentication Error, Team=${context.team.team_id} is blocked. Update via \`/team/unblock\` if you're an admin.`,
       );
     }
-    const refusedBy = gateway.models.refusal(context, model);
+    // A key's `aliases` map a name the caller uses to a model of the config; either name may
+    // be the one the key is allowed.
+    const alias = context.key.aliases[model];
+    const target = typeof alias === "string" ? alias : model;
+    const refusedBy = gateway.models.refusal(context, target) && gateway.models.refusal(context, model);
     if (refusedBy) throw modelAccessDenied(refusedBy, context, model);
+    const aliased = gateway.models.pick(target);
+    if (aliased) return aliased;
   }
   const deployment = gateway.models.pick(model);
   if (!deployment) {

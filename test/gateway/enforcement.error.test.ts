@@ -99,6 +99,13 @@ describe("model access is refused with 403", () => {
     expect((await h.call("/v1/chat/completions", { key, body: chatBody("gpt-test") })).status).toBe(403);
   });
 
+  it("a key's alias routes a name the caller knows to a model of the config", async () => {
+    const { key } = await h.newKey({ models: ["gpt-test"], aliases: { "gpt-3.5-turbo": "gpt-test" } });
+    const res = await h.call("/v1/chat/completions", { key, body: chatBody("gpt-3.5-turbo") });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-litellm-model-group")).toBe("gpt-test");
+  });
+
   it("all-proxy-models allows every model", async () => {
     const { key } = await h.newKey({ models: ["all-proxy-models"] });
     expect((await h.call("/v1/chat/completions", { key, body: chatBody("other-model") })).status).toBe(200);
