@@ -2,7 +2,7 @@ import { readFile } from "node:fs/promises";
 import { randomUUID } from "node:crypto";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
-import { checkTimeZone } from "./budget";
+import { checkTimeZone, isValidDuration } from "./budget";
 import { findBuiltInPrice } from "./prices";
 
 function isKnownTimeZone(timeZone: string): boolean {
@@ -60,6 +60,10 @@ export const configSchema = z.object({
     .looseObject({
       request_timeout: z.coerce.number().positive().optional(),
       max_budget: z.coerce.number().min(0).optional(),
+      budget_duration: z
+        .string()
+        .refine(isValidDuration, { message: "must be a duration like 30s, 30m, 30h, 30d, 1mo, daily, weekly or monthly" })
+        .optional(),
       always_include_stream_usage: bool.optional(),
       timezone: z
         .string()
@@ -120,8 +124,9 @@ export interface GatewaySettings {
   keyHeaderName: string | undefined;
   healthCheckIntervalSeconds: number;
   alwaysIncludeStreamUsage: boolean;
-  /** Global proxy budget in US dollars, if any. */
+  /** Global proxy budget in US dollars, if any, and the period it resets on. */
   maxBudget: number | undefined;
+  budgetDuration: string | null;
   /** The clock budget resets are aligned to. */
   timeZone: string;
 }
@@ -283,6 +288,7 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
     healthCheckIntervalSeconds: general.health_check_interval ?? 30,
     alwaysIncludeStreamUsage: config.litellm_settings.always_include_stream_usage ?? false,
     maxBudget: config.litellm_settings.max_budget,
+    budgetDuration: config.litellm_settings.budget_duration ?? null,
     timeZone: config.litellm_settings.timezone ?? "UTC",
   };
 }

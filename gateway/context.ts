@@ -8,6 +8,7 @@ import type { GatewayMetrics } from "./metrics";
 import type { ModelCatalog } from "./models";
 import type { Providers } from "./providers";
 import type { HealthMonitor } from "./health";
+import type { SpendAccount } from "./spend";
 
 /** Everything a route handler may use, built once at start-up by main.ts. */
 export interface Gateway {
@@ -22,4 +23,6 @@ export interface Gateway {
   models: ModelCatalog;
   health: HealthMonitor;
   masterKeyHash: string;
+  /** Spend of every key against litellm_settings.max_budget (no limit when that is unset). */
+  proxyAccount: SpendAccount;
 }

@@ -188,7 +188,7 @@ function admit(
   );
   // LiteLLM skips budget checks for models priced at exactly zero in both directions.
   const free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
-  const reservations = free ? [] : reserveBudgets(gateway, context, worstCase, now);
+  const reservations = free ? [] : reserveBudgets(gateway, budgetsOf(gateway, context), worstCase, now);
   const subjects = limitSubjects(context);
   const result = gateway.limiter.admit(subjects, now.getTime());
   if (isRefusal(result)) {
@@ -198,7 +198,7 @@ function admit(
   return { reservations, subjects, headers: result.headers };
 }
 
-function budgetsOf(context: KeyContext): { account: SpendAccount; name: string }[] {
+function budgetsOf(gateway: Gateway, context: KeyContext): { account: SpendAccount; name: string }[] {
   const budgets = [{ account: context.keyAccount, name: `Key=${context.key.key_alias ?? context.key.key_name}` }];
   // LiteLLM's rule: a team key draws on the team's budget, not on its user's personal one.
   if (context.teamAccount) budgets.push({ account: context.teamAccount, name: `Team=${context.key.team_id ?? ""}` });
@@ -210,11 +210,17 @@ function budgetsOf(context: KeyContext): { account: SpendAccount; name: string }
       name: `User=${context.key.user_id ?? ""} in Team=${context.key.team_id ?? ""}`,
     });
   }
+  // The proxy-wide budget last, as LiteLLM checks it (litellm_settings.max_budget).
+  if (gateway.proxyAccount.maxBudgetNanos !== null) budgets.push({ account: gateway.proxyAccount, name: "Proxy=global" });
   return budgets;
 }
 
-function reserveBudgets(gateway: Gateway, context: KeyContext, worstCase: number, now: Date): Reservation[] {
-  const budgets = budgetsOf(context);
+function reserveBudgets(
+  gateway: Gateway,
+  budgets: { account: SpendAccount; name: string }[],
+  worstCase: number,
+  now: Date,
+): Reservation[] {
   for (const { account, name } of budgets) {
     if (account.resetIfDue(now)) gateway.directory.touched(account);
     const max = account.maxBudgetNanos;
@@ -424,6 +430,10 @@ function settle(gateway: Gateway, call: Forwarding, requestId: string, outcome: 
   gateway.limiter.finish(admission.subjects, tokens, Date.now());
   const cost = usage ? costNanos(usage, deployment) : 0;
   const context = caller.kind === "key" ? caller.context : null;
+  if (cost > 0) {
+    gateway.proxyAccount.record(cost);
+    gateway.directory.touched(gateway.proxyAccount);
+  }
   if (context && cost > 0) {
     for (const account of [context.keyAccount, context.userAccount, context.teamAccount, context.memberAccount]) {
       if (!account) continue;

@@ -3,7 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import { createDb } from "../lib/db/client";
 import { exitOnEnvError } from "../lib/env";
 import { hashKey } from "./auth";
-import { setBudgetTimeZone } from "./budget";
+import { budgetResetAt, setBudgetTimeZone } from "./budget";
 import { ConfigError, loadConfigFile, resolveSettings } from "./config";
 import type { Gateway } from "./context";
 import { Directory } from "./directory";
@@ -16,7 +16,7 @@ import { GatewayMetrics } from "./metrics";
 import { ModelCatalog } from "./models";
 import { closeProviders, createProviders } from "./providers";
 import { createListener, type ListenerKind } from "./server";
-import { migrateGateway } from "./store";
+import { loadProxyBudget, migrateGateway } from "./store";
 
 /**
  * `npm run gateway`: the LiteLLM-compatible gateway. Reads its env and LiteLLM-format config,
@@ -79,6 +79,13 @@ async function main(): Promise<void> {
     on conflict (user_id) do nothing`;
 
   const directory = new Directory(sql, log);
+  const proxyBudget = await loadProxyBudget(sql, settings.budgetDuration, (duration) => budgetResetAt(duration, new Date()));
+  const proxyAccount = directory.account("proxy", "global", {
+    spend: proxyBudget.spend,
+    max_budget: settings.maxBudget ?? null,
+    budget_duration: settings.budgetDuration,
+    budget_reset_at: proxyBudget.budget_reset_at,
+  });
   const providers = createProviders();
   const flusher = new SpendFlusher(sql, directory, log, !settings.disableSpendLogs);
   const gateway: Gateway = {
@@ -93,6 +100,7 @@ async function main(): Promise<void> {
     models: new ModelCatalog(settings.deployments),
     health: new HealthMonitor(sql, providers, settings.deployments, settings.healthCheckIntervalSeconds * 1000),
     masterKeyHash: hashKey(settings.masterKey),
+    proxyAccount,
   };
   flusher.start(settings.batchWriteSeconds * 1000);
   const sweep = setInterval(() => gateway.limiter.sweep(Date.now()), 60_000);

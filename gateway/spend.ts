@@ -127,7 +127,7 @@ export class SpendAccount {
 }
 
 /** What carries a budget: a key, a user, a team, or a user's membership in a team. */
-export type SpendKind = "key" | "user" | "team" | "member";
+export type SpendKind = "key" | "user" | "team" | "member" | "proxy";
 
 /** A membership's account id: team and user, joined by a character neither can contain. */
 export const memberId = (teamId: string, userId: string) => `${teamId}\u001f${userId}`;

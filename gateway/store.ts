@@ -232,6 +232,7 @@ const spendTables = {
   key: { table: "gateway.keys", id: "token" },
   user: { table: "gateway.users", id: "user_id" },
   team: { table: "gateway.teams", id: "team_id" },
+  proxy: { table: "gateway.proxy_budget", id: "id" },
 } as const;
 
 /**
@@ -257,7 +258,7 @@ export async function applySpendWrites(sql: Sql, writes: SpendWrite[]): Promise<
         [JSON.stringify(members)],
       );
     }
-    for (const kind of ["key", "user", "team"] as const) {
+    for (const kind of ["key", "user", "team", "proxy"] as const) {
       const batch = writes
         .filter((write) => write.kind === kind)
         .map((write) => ({
@@ -364,6 +365,21 @@ export async function dailySpend(sql: Sql, query: SpendLogQuery & { startDate: s
      group by 1, 2, 3, 4
      order by 1`;
   return rows.map((row) => ({ ...row, spend: Number(row.spend) }));
+}
+
+/** The proxy-wide budget row, its period set to the config's duration. */
+export async function loadProxyBudget(
+  sql: Sql,
+  budgetDuration: string | null,
+  resetAt: (duration: string | null) => Date | null,
+): Promise<{ spend: number; budget_reset_at: Date | null }> {
+  const [row] = await sql<{ spend: string; budget_duration: string | null; budget_reset_at: Date | null }[]>`
+    select spend::text, budget_duration, budget_reset_at from gateway.proxy_budget where id = 'global'`;
+  if (row && row.budget_duration === budgetDuration) return { spend: Number(row.spend), budget_reset_at: row.budget_reset_at };
+  // The config's period changed (or is new): start it now, keeping the spend already counted.
+  const next = resetAt(budgetDuration);
+  await sql`update gateway.proxy_budget set budget_duration = ${budgetDuration}, budget_reset_at = ${next} where id = 'global'`;
+  return { spend: Number(row?.spend ?? 0), budget_reset_at: next };
 }
 
 /** Spend of the last 30 days, what LiteLLM's MonthlyGlobalSpend view sums. */
