@@ -118,7 +118,7 @@ function SyncPanel() {
         <p className="px-6 py-8 text-sm text-slate-600">Nothing waiting: every key and budget the gateway should know is confirmed.</p>
       ) : (
         <div className="overflow-x-auto">
-          <table className="w-full min-w-[900px] text-left text-sm">
+          <table className="w-full min-w-[1000px] text-left text-sm">
             <thead className="text-xs uppercase tracking-wide text-slate-500">
               <tr>
                 <th scope="col" className="px-4 py-3 font-medium">User</th>
@@ -138,7 +138,7 @@ function SyncPanel() {
                   <td className="px-4 py-3">
                     {problem.kind === "key" ? (
                       <>
-                        key “{problem.alias}” <span className="font-mono text-slate-500">{problem.key}</span>
+                        key “{problem.alias}” <span className="whitespace-nowrap font-mono text-slate-500">{problem.key}</span>
                       </>
                     ) : (
                       "user budget"
@@ -179,7 +179,7 @@ function HealthPanel() {
   const rows: [string, string, boolean | null][] = [
     ["Database", report ? (report.database.ok ? "answering" : `down: ${report.database.error ?? ""}`) : "checking…", report ? report.database.ok : null],
     ["Gateway", report ? (report.gateway.ok ? `answering (${report.gateway.latencyMs ?? "?"} ms)` : `not answering: ${report.gateway.error ?? ""}`) : "checking…", report ? report.gateway.ok : null],
-    ["Sync breaker", report?.sync ? (report.sync.breaker === "closed" ? "closed: pushes go through" : report.sync.breaker === "open" ? "open: pushes fail fast and queue" : "half-open: probing the gateway") : "—", report?.sync ? report.sync.breaker === "closed" : null],
+    ["Sync breaker (app)", report?.sync ? (report.sync.breaker === "closed" ? "closed: pushes go through" : report.sync.breaker === "open" ? "open: pushes fail fast and queue" : "half-open: probing the gateway") : "—", report?.sync ? report.sync.breaker === "closed" : null],
   ];
   return (
     <section aria-labelledby="health-heading" className="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
@@ -190,7 +190,7 @@ function HealthPanel() {
         {rows.map(([label, text, ok]) => (
           <div key={label} className="rounded-xl bg-slate-50 p-3">
             <dt className="text-xs text-slate-500">{label}</dt>
-            <dd className="mt-1 flex items-center gap-2 font-medium" data-testid={`health-${label.toLowerCase().replace(/ /g, "-")}`}>
+            <dd className="mt-1 flex items-center gap-2 font-medium" data-testid={`health-${label.toLowerCase().replace(/ \(app\)/, "").replace(/ /g, "-")}`}>
               <span aria-hidden="true" className={`inline-block h-2.5 w-2.5 shrink-0 rounded-full ${ok === null ? "bg-slate-300" : ok ? "bg-emerald-500" : "bg-rose-500"}`} />
               <span className="break-words">{text}</span>
             </dd>
