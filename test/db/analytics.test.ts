@@ -139,6 +139,25 @@ describeWithDatabase("usage analytics imported from the real gateway", (db) => {
     expect(report.freshness.last_error).toBeTruthy();
   });
 
+  it("row-level security keeps one user's rollups and import state from another, even asked for by id", async () => {
+    const alice = await signUp();
+    const bob = await signUp();
+    const key = await createKey(alice.cookie, "private");
+    await chat(key.secret, "mock-small");
+    const importer = { sql: db(), client: client(), log };
+    await runUsageImport(importer, { userId: alice.userId });
+    await importer.client.close();
+    const { withUserTransaction } = await import("../../lib/db/transactions");
+    const seen = await withUserTransaction(db(), { sub: bob.userId, email: "bob@example.test", role: "authenticated" }, async (tx) => {
+      const [usageRows] = await tx<{ n: number }[]>`select count(*)::int as n from public.usage_daily where user_id = ${alice.userId}`;
+      const [imports] = await tx<{ n: number }[]>`select count(*)::int as n from public.usage_imports where user_id = ${alice.userId}`;
+      return { usage: usageRows?.n, imports: imports?.n };
+    });
+    expect(seen).toEqual({ usage: 0, imports: 0 });
+    const own = await withUserTransaction(db(), { sub: alice.userId, email: "alice@example.test", role: "authenticated" }, (tx) => tx<{ n: number }[]>`select count(*)::int as n from public.usage_daily`);
+    expect(own[0]?.n).toBe(1);
+  });
+
   it("answers 401 without a session", async () => {
     const response = await routes.usage.GET(new Request("http://localhost:3000/api/analytics/usage"));
     expect(response.status).toBe(401);
