@@ -117,7 +117,7 @@ function SyncPanel() {
       ) : problems.length === 0 ? (
         <p className="px-6 py-8 text-sm text-slate-600">Nothing waiting: every key and budget the gateway should know is confirmed.</p>
       ) : (
-        <div className="overflow-x-auto">
+        <div className="relative overflow-x-auto">
           <table className="w-full min-w-[1000px] text-left text-sm">
             <thead className="text-xs uppercase tracking-wide text-slate-500">
               <tr>
@@ -302,7 +302,7 @@ function UsersPanel({ initialUsers }: { initialUsers: AdminUser[] }) {
       <p role="status" aria-live="polite" className={notice ? "border-b border-slate-100 bg-emerald-50 px-6 py-2 text-sm text-emerald-900" : "sr-only"}>
         {notice}
       </p>
-      <div className="overflow-x-auto">
+      <div className="relative overflow-x-auto">
         <table className="w-full min-w-[720px] text-left text-sm">
           <thead className="text-xs uppercase tracking-wide text-slate-500">
             <tr>
