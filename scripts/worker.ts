@@ -10,6 +10,8 @@ import { log } from "../lib/log";
 import { createSyncContext } from "../lib/sync/context";
 import { startSyncWorker } from "../lib/sync/worker";
 import { startUsageImporter } from "../lib/analytics/import";
+import { reconcilePendingPayments } from "../lib/payments/reconcile";
+import { createPaymentServices } from "../lib/payments/services";
 
 const workerEnvSchema = z.object({
   DATABASE_URL: envFields.DATABASE_URL,
@@ -21,6 +23,17 @@ const workerEnvSchema = z.object({
   SYNC_LEASE_SECONDS: z.coerce.number().int().min(1).max(3600).default(60),
   // How often the gateway's spend logs are imported into the usage rollups.
   USAGE_IMPORT_INTERVAL_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  // Payments whose webhook and callback never arrived are re-verified with Paystack this often.
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(1000).max(86_400_000).default(5 * 60_000),
+  PAYSTACK_SECRET_KEY: envFields.PAYSTACK_SECRET_KEY,
+  PAYSTACK_BASE_URL: envFields.PAYSTACK_BASE_URL,
+  PAYSTACK_SIMULATOR: envFields.PAYSTACK_SIMULATOR,
+  APP_URL: envFields.APP_URL,
+  PAYMENTS_CURRENCY: envFields.PAYMENTS_CURRENCY,
+  PAYMENTS_PRICE_PER_CREDIT: envFields.PAYMENTS_PRICE_PER_CREDIT,
+  PAYMENTS_PACKS: envFields.PAYMENTS_PACKS,
+  PAYMENTS_MIN_CREDITS: envFields.PAYMENTS_MIN_CREDITS,
+  PAYMENTS_MAX_CREDITS: envFields.PAYMENTS_MAX_CREDITS,
 });
 
 async function main() {
@@ -41,8 +54,10 @@ async function main() {
   });
   const worker = startSyncWorker(ctx, { idleMs: env.SYNC_IDLE_MS });
   const importer = startUsageImporter({ sql, client: ctx.client, log: log.child({ component: "usage-import" }) }, { intervalMs: env.USAGE_IMPORT_INTERVAL_MS });
-  log.info({ gateway: ctx.client.baseUrl }, "sync worker started");
+  const reconciler = startReconciler(env, sql);
+  log.info({ gateway: ctx.client.baseUrl, reconcilingPayments: reconciler !== null }, "sync worker started");
   const stop = async () => {
+    if (reconciler) clearInterval(reconciler);
     await Promise.all([worker.stop(), importer.stop()]);
     await ctx.client.close();
     await sql.end({ timeout: 5 });
@@ -51,6 +66,27 @@ async function main() {
   };
   process.once("SIGINT", () => void stop());
   process.once("SIGTERM", () => void stop());
+}
+
+/**
+ * With a real Paystack key, pending payments are re-verified on a schedule, through the same
+ * idempotent fulfil as webhook and callback. The local simulator keeps its checkouts in the
+ * app's memory, so there is nothing for the worker to reconcile there.
+ */
+function startReconciler(env: z.infer<typeof workerEnvSchema>, sql: ReturnType<typeof createDb>): NodeJS.Timeout | null {
+  if (!env.PAYSTACK_SECRET_KEY) return null;
+  const payments = createPaymentServices(env, sql, log.child({ component: "reconcile" }));
+  if (!payments) return null;
+  const timer = setInterval(() => {
+    reconcilePendingPayments(payments).then(
+      (outcomes) => {
+        if (Object.keys(outcomes).length > 0) log.info({ outcomes }, "pending payments reconciled");
+      },
+      (err: unknown) => log.error({ err }, "payment reconciliation failed"),
+    );
+  }, env.RECONCILE_INTERVAL_MS);
+  timer.unref();
+  return timer;
 }
 
 void main();

@@ -112,7 +112,12 @@ const recordColumns = `id, alias, secret_hint, max_budget, budget_duration, rpm_
 /** The caller's real keys (not the signup placeholder), newest first, read under RLS. */
 export async function listKeys(sql: Sql, claims: UserClaims): Promise<KeyView[]> {
   const rows = await withUserTransaction(sql, claims, (tx) =>
-    tx.unsafe<KeyRecord[]>(`select ${recordColumns} from public.virtual_keys where not is_placeholder order by created_at desc`),
+    // RLS guarantees the scope; the explicit user filter lets the planner use the user index
+    // instead of evaluating the policy on every row.
+    tx.unsafe<KeyRecord[]>(
+      `select ${recordColumns} from public.virtual_keys where user_id = $1 and not is_placeholder order by created_at desc`,
+      [claims.sub],
+    ),
   );
   return rows.map(keyView);
 }

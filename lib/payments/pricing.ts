@@ -12,7 +12,9 @@ export interface Pricing {
   maxCredits: number;
 }
 
-export function pricingFromEnv(env: AppEnv): Pricing {
+export function pricingFromEnv(
+  env: Pick<AppEnv, "PAYMENTS_CURRENCY" | "PAYMENTS_PRICE_PER_CREDIT" | "PAYMENTS_PACKS" | "PAYMENTS_MIN_CREDITS" | "PAYMENTS_MAX_CREDITS">,
+): Pricing {
   return {
     currency: env.PAYMENTS_CURRENCY,
     pricePerCreditSubunits: env.PAYMENTS_PRICE_PER_CREDIT,

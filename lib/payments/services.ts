@@ -9,6 +9,21 @@ import type { SyncContext } from "../sync/push";
 import { pricingFromEnv, type Pricing } from "./pricing";
 import { simulatorSecretKey } from "./simulator";
 
+/** The variables payments read: what the worker must provide to reconcile outside the app. */
+export type PaymentsEnv = Pick<
+  AppEnv,
+  | "PAYSTACK_SECRET_KEY"
+  | "PAYSTACK_BASE_URL"
+  | "PAYSTACK_SIMULATOR"
+  | "APP_URL"
+  | "KEY_ENCRYPTION_SECRET"
+  | "PAYMENTS_CURRENCY"
+  | "PAYMENTS_PRICE_PER_CREDIT"
+  | "PAYMENTS_PACKS"
+  | "PAYMENTS_MIN_CREDITS"
+  | "PAYMENTS_MAX_CREDITS"
+>;
+
 export interface PaymentServices {
   sql: Sql;
   log: Logger;
@@ -29,12 +44,12 @@ export interface PaymentServices {
  * Whether the local simulator stands in for Paystack: only without PAYSTACK_SECRET_KEY, and
  * never in a production build unless PAYSTACK_SIMULATOR=on says this is a throwaway test stack.
  */
-export function simulatorAllowed(env: AppEnv, nodeEnv = process.env.NODE_ENV): boolean {
+export function simulatorAllowed(env: PaymentsEnv, nodeEnv = process.env.NODE_ENV): boolean {
   if (env.PAYSTACK_SECRET_KEY || env.PAYSTACK_SIMULATOR === "off") return false;
   return nodeEnv !== "production" || env.PAYSTACK_SIMULATOR === "on";
 }
 
-export function createPaymentServices(env: AppEnv, sql: Sql, log: Logger): PaymentServices | null {
+export function createPaymentServices(env: PaymentsEnv, sql: Sql, log: Logger): PaymentServices | null {
   const pricing = pricingFromEnv(env);
   if (env.PAYSTACK_SECRET_KEY) {
     return {
