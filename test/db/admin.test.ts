@@ -39,8 +39,8 @@ describeWithDatabase("admin APIs: sync failures, users and credit adjustments", 
       credits: await import("../../app/api/admin/users/credits/route"),
     };
     // ADMIN_EMAILS (test/support/app.ts) makes this address an admin at signup; it may exist from another file.
-    await signUp("boss@example.test");
-    const login = await routes.login(post("/api/auth/login", { email: "boss@example.test", password: "correct horse" }));
+    await signUp("boss-admin@example.test");
+    const login = await routes.login(post("/api/auth/login", { email: "boss-admin@example.test", password: "correct horse" }));
     const cookie = (login.headers.getSetCookie()[0] ?? "").split(";")[0] ?? "";
     admin = { cookie, userId: (await login.json()).user.id };
   });

@@ -14,7 +14,8 @@ export async function appRoutes(options: { supabaseUrl?: string } = {}) {
   }
   process.env.AUTH_JWT_SECRET ??= randomBytes(32).toString("hex");
   process.env.KEY_ENCRYPTION_SECRET ??= randomBytes(32).toString("hex");
-  process.env.ADMIN_EMAILS = "boss@example.test,boss-supabase@example.test";
+  // One address per test file that signs an admin up: the files share a database per pass.
+  process.env.ADMIN_EMAILS = "boss@example.test,boss-supabase@example.test,boss-admin@example.test";
   process.env.APP_URL = "http://localhost:3000";
   process.env.LOG_LEVEL = "silent";
   return {
