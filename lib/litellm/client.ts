@@ -305,10 +305,18 @@ function toTeam(row: z.infer<typeof teamRowSchema>): GatewayTeam {
   };
 }
 
-function userBody(fields: UserFields): Record<string, unknown> {
+/** The limits users, teams and keys share, in LiteLLM's names and dollars; absent fields stay absent. */
+interface LimitFields {
+  maxBudgetCents?: number | null;
+  budgetDuration?: string | null;
+  models?: string[];
+  rpmLimit?: number | null;
+  tpmLimit?: number | null;
+  metadata?: Record<string, unknown>;
+}
+
+function limitBody(fields: LimitFields): Record<string, unknown> {
   const body: Record<string, unknown> = {};
-  if (fields.email !== undefined) body.user_email = fields.email;
-  if (fields.alias !== undefined) body.user_alias = fields.alias;
   if (fields.maxBudgetCents !== undefined) body.max_budget = fields.maxBudgetCents === null ? null : centsToDollars(fields.maxBudgetCents);
   if (fields.budgetDuration !== undefined) body.budget_duration = fields.budgetDuration;
   if (fields.models !== undefined) body.models = fields.models;
@@ -318,16 +326,16 @@ function userBody(fields: UserFields): Record<string, unknown> {
   return body;
 }
 
+function userBody(fields: UserFields): Record<string, unknown> {
+  return {
+    ...limitBody(fields),
+    ...(fields.email !== undefined ? { user_email: fields.email } : {}),
+    ...(fields.alias !== undefined ? { user_alias: fields.alias } : {}),
+  };
+}
+
 function teamBody(fields: TeamFields): Record<string, unknown> {
-  const body: Record<string, unknown> = {};
-  if (fields.alias !== undefined) body.team_alias = fields.alias;
-  if (fields.maxBudgetCents !== undefined) body.max_budget = fields.maxBudgetCents === null ? null : centsToDollars(fields.maxBudgetCents);
-  if (fields.budgetDuration !== undefined) body.budget_duration = fields.budgetDuration;
-  if (fields.models !== undefined) body.models = fields.models;
-  if (fields.rpmLimit !== undefined) body.rpm_limit = fields.rpmLimit;
-  if (fields.tpmLimit !== undefined) body.tpm_limit = fields.tpmLimit;
-  if (fields.metadata !== undefined) body.metadata = fields.metadata;
-  return body;
+  return { ...limitBody(fields), ...(fields.alias !== undefined ? { team_alias: fields.alias } : {}) };
 }
 
 export interface KeyInfo {
@@ -397,16 +405,11 @@ export function createLiteLLMClient(options: LiteLLMClientOptions) {
   }
 
   function keyFields(limits: KeyLimits): Record<string, unknown> {
-    const fields: Record<string, unknown> = {};
-    if (limits.alias !== undefined) fields.key_alias = limits.alias;
-    if (limits.maxBudgetCents !== undefined) fields.max_budget = limits.maxBudgetCents === null ? null : centsToDollars(limits.maxBudgetCents);
-    if (limits.budgetDuration !== undefined) fields.budget_duration = limits.budgetDuration;
-    if (limits.rpmLimit !== undefined) fields.rpm_limit = limits.rpmLimit;
-    if (limits.tpmLimit !== undefined) fields.tpm_limit = limits.tpmLimit;
-    if (limits.models !== undefined) fields.models = limits.models;
-    if (limits.metadata !== undefined) fields.metadata = limits.metadata;
-    if (limits.teamId !== undefined) fields.team_id = limits.teamId;
-    return fields;
+    return {
+      ...limitBody(limits),
+      ...(limits.alias !== undefined ? { key_alias: limits.alias } : {}),
+      ...(limits.teamId !== undefined ? { team_id: limits.teamId } : {}),
+    };
   }
 
   return {
