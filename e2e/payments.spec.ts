@@ -76,3 +76,30 @@ test("the test checkout's Pay delivers a signed charge.success that credits the 
   });
   expect(forged.status()).toBe(401);
 });
+
+test("an admin finds a user's purchase in the payments list and filters it by status", async ({ page, browser }) => {
+  await signUp(page);
+  const email = await page.getByRole("banner").getByTitle(/@example\.test$/).textContent();
+  await startPurchase(page);
+  await page.getByRole("button", { name: /^Pay / }).click();
+  await expect(page.getByRole("heading", { name: "Payment received" })).toBeVisible();
+
+  const admin = await browser.newPage();
+  const signedUp = await admin.request.post("/api/auth/signup", { data: { email: "admin@e2e.example", password: "correct horse battery" } });
+  expect([201, 409]).toContain(signedUp.status());
+  await admin.goto("/login");
+  await admin.getByLabel("Email").fill("admin@e2e.example");
+  await admin.getByLabel("Password").fill("correct horse battery");
+  await admin.getByRole("button", { name: "Sign in" }).click();
+  await expect(admin).toHaveURL(/\/analytics$/);
+  await admin.goto("/admin");
+
+  const list = admin.getByRole("region", { name: "Payments", exact: true });
+  await expect(list.getByRole("row").filter({ hasText: email ?? "" })).toContainText("paid");
+  await list.getByLabel("Status").selectOption("pending");
+  await expect(list.getByRole("row").filter({ hasText: email ?? "" })).toHaveCount(0);
+  await list.getByLabel("Status").selectOption("paid");
+  await expect(list.getByRole("row").filter({ hasText: email ?? "" })).toContainText("1,000");
+  await admin.screenshot({ path: test.info().outputPath("admin-payments.png"), fullPage: true });
+  await admin.close();
+});

@@ -40,9 +40,12 @@ interface ReviewPayment {
   currency: string;
   status: string;
   created_at: string;
+  paid_at?: string | null;
   email?: string;
   review_reason?: string | null;
 }
+
+const paymentStatusFilters = ["all", "pending", "paid", "needs_review", "failed", "abandoned", "refunded"] as const;
 
 interface UnmatchedEvent {
   event: string;
@@ -400,6 +403,84 @@ function PaymentsReview() {
   );
 }
 
+/** Every payment, newest first, filtered by status: what an operator checks when a user asks. */
+function PaymentsList() {
+  const filterId = useId();
+  const [status, setStatus] = useState<(typeof paymentStatusFilters)[number]>("all");
+  const payments = useQuery({
+    queryKey: ["admin", "payments", status],
+    queryFn: async () => {
+      const query = status === "all" ? "" : `?status=${status}`;
+      return (await api<{ payments: ReviewPayment[] }>(`/api/admin/payments${query}`)).payments;
+    },
+    retry: false,
+  });
+  return (
+    <section aria-labelledby="all-payments-heading" className="rounded-2xl border border-slate-200 bg-white shadow-sm">
+      <div className="flex flex-wrap items-center justify-between gap-3 border-b border-slate-200 px-6 py-4">
+        <h2 id="all-payments-heading" className="text-base font-semibold">
+          Payments
+        </h2>
+        <div className="flex items-center gap-2 text-sm">
+          <label htmlFor={filterId} className="text-slate-600">
+            Status
+          </label>
+          <select
+            id={filterId}
+            value={status}
+            onChange={(event) => setStatus(event.target.value as (typeof paymentStatusFilters)[number])}
+            className="rounded-lg border border-slate-300 px-2 py-1 text-sm"
+          >
+            {paymentStatusFilters.map((value) => (
+              <option key={value} value={value}>
+                {value === "all" ? "All" : value.replace("_", " ")}
+              </option>
+            ))}
+          </select>
+        </div>
+      </div>
+      {payments.isError ? (
+        <p className="px-6 py-6 text-sm text-slate-600">Could not load payments: {payments.error.message}</p>
+      ) : payments.isPending ? (
+        <p className="px-6 py-6 text-sm text-slate-500">Loading…</p>
+      ) : payments.data.length === 0 ? (
+        <p className="px-6 py-6 text-sm text-slate-600">No payments{status === "all" ? " yet" : ` with status ${status.replace("_", " ")}`}.</p>
+      ) : (
+        <div className="overflow-x-auto">
+          <table className="w-full text-left text-sm">
+            <thead className="text-xs uppercase tracking-wide text-slate-500">
+              <tr>
+                <th scope="col" className="px-6 py-3 font-medium">Reference</th>
+                <th scope="col" className="px-6 py-3 font-medium">User</th>
+                <th scope="col" className="px-6 py-3 text-right font-medium">Credits</th>
+                <th scope="col" className="px-6 py-3 text-right font-medium">Amount</th>
+                <th scope="col" className="px-6 py-3 font-medium">Status</th>
+                <th scope="col" className="px-6 py-3 font-medium">Started</th>
+                <th scope="col" className="px-6 py-3 font-medium">Paid</th>
+              </tr>
+            </thead>
+            <tbody className="divide-y divide-slate-100">
+              {payments.data.map((payment) => (
+                <tr key={payment.reference}>
+                  <td className="px-6 py-3 font-mono text-xs">{payment.reference}</td>
+                  <td className="px-6 py-3">{payment.email ?? ""}</td>
+                  <td className="px-6 py-3 text-right tabular-nums">{formatNumber(payment.credits)}</td>
+                  <td className="whitespace-nowrap px-6 py-3 text-right tabular-nums">
+                    {(payment.amount_subunits / 100).toFixed(2)} {payment.currency}
+                  </td>
+                  <td className="px-6 py-3">{payment.status.replace("_", " ")}</td>
+                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{payment.created_at.slice(0, 16).replace("T", " ")}</td>
+                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{payment.paid_at ? payment.paid_at.slice(0, 16).replace("T", " ") : "—"}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </section>
+  );
+}
+
 export function AdminConsole({ initialUsers }: { initialUsers: AdminUser[] }) {
   return (
     <>
@@ -407,6 +488,7 @@ export function AdminConsole({ initialUsers }: { initialUsers: AdminUser[] }) {
       <SyncPanel />
       <UsersPanel initialUsers={initialUsers} />
       <PaymentsReview />
+      <PaymentsList />
     </>
   );
 }
