@@ -9,6 +9,7 @@ import { pricingFromEnv } from "@/lib/payments/pricing";
 import { listKeys } from "@/lib/keys/manage";
 import { appServices, claimsOf } from "@/lib/services";
 import { pageSession } from "../_server/session";
+import { TableHeader } from "@/components/table-header";
 
 export const metadata: Metadata = { title: "Dashboard" };
 export const dynamic = "force-dynamic";
@@ -60,13 +61,7 @@ export default async function AnalyticsPage() {
           </h2>
           <div className="overflow-x-auto">
             <table className="w-full text-left text-sm">
-              <thead className="text-xs uppercase tracking-wide text-slate-500">
-                <tr>
-                  <th scope="col" className="px-6 py-3 font-medium">Date</th>
-                  <th scope="col" className="px-6 py-3 font-medium">Entry</th>
-                  <th scope="col" className="px-6 py-3 text-right font-medium">Credits</th>
-                </tr>
-              </thead>
+              <TableHeader columns={[{ label: "Date" }, { label: "Entry" }, { label: "Credits", numeric: true }]} />
               <tbody className="divide-y divide-slate-100">
                 {data.ledger.map((entry) => (
                   <tr key={entry.id}>

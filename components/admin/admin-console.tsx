@@ -6,6 +6,7 @@ import { api, RequestError } from "../api";
 import { useHealth } from "../dashboard/gateway-status";
 import { Dialog } from "../dialog";
 import { formatCents, formatNumber, formatRelative } from "../format";
+import { TableHeader } from "../table-header";
 
 interface SyncProblem {
   kind: "key" | "user";
@@ -122,18 +123,7 @@ function SyncPanel() {
       ) : (
         <div className="relative overflow-x-auto">
           <table className="w-full min-w-[1000px] text-left text-sm">
-            <thead className="text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th scope="col" className="px-4 py-3 font-medium">User</th>
-                <th scope="col" className="px-4 py-3 font-medium">What</th>
-                <th scope="col" className="px-4 py-3 font-medium">Desired</th>
-                <th scope="col" className="px-4 py-3 font-medium">Confirmed</th>
-                <th scope="col" className="px-4 py-3 text-right font-medium">Attempts</th>
-                <th scope="col" className="px-4 py-3 font-medium">Last error</th>
-                <th scope="col" className="px-4 py-3 font-medium">Next attempt</th>
-                <th scope="col" className="px-4 py-3"><span className="sr-only">Actions</span></th>
-              </tr>
-            </thead>
+            <TableHeader cellPadding="px-4" columns={[{ label: "User" }, { label: "What" }, { label: "Desired" }, { label: "Confirmed" }, { label: "Attempts", numeric: true }, { label: "Last error" }, { label: "Next attempt" }, { label: "Actions", hidden: true }]} />
             <tbody className="divide-y divide-slate-100">
               {problems.map((problem) => (
                 <tr key={`${problem.kind}-${problem.id}`} data-testid="sync-problem" data-status={problem.sync_status}>
@@ -307,18 +297,7 @@ function UsersPanel({ initialUsers }: { initialUsers: AdminUser[] }) {
       </p>
       <div className="relative overflow-x-auto">
         <table className="w-full min-w-[720px] text-left text-sm">
-          <thead className="text-xs uppercase tracking-wide text-slate-500">
-            <tr>
-              <th scope="col" className="px-4 py-3 font-medium">Email</th>
-              <th scope="col" className="px-4 py-3 font-medium">Role</th>
-              <th scope="col" className="px-4 py-3 font-medium">Tier</th>
-              <th scope="col" className="px-4 py-3 text-right font-medium">Credits</th>
-              <th scope="col" className="px-4 py-3 text-right font-medium">Spend</th>
-              <th scope="col" className="px-4 py-3 text-right font-medium">Keys</th>
-              <th scope="col" className="px-4 py-3 font-medium">Joined</th>
-              <th scope="col" className="px-4 py-3"><span className="sr-only">Actions</span></th>
-            </tr>
-          </thead>
+          <TableHeader cellPadding="px-4" columns={[{ label: "Email" }, { label: "Role" }, { label: "Tier" }, { label: "Credits", numeric: true }, { label: "Spend", numeric: true }, { label: "Keys", numeric: true }, { label: "Joined" }, { label: "Actions", hidden: true }]} />
           <tbody className="divide-y divide-slate-100">
             {list.map((user) => (
               <tr key={user.id}>
@@ -448,17 +427,7 @@ function PaymentsList() {
       ) : (
         <div className="overflow-x-auto">
           <table className="w-full text-left text-sm">
-            <thead className="text-xs uppercase tracking-wide text-slate-500">
-              <tr>
-                <th scope="col" className="px-6 py-3 font-medium">Reference</th>
-                <th scope="col" className="px-6 py-3 font-medium">User</th>
-                <th scope="col" className="px-6 py-3 text-right font-medium">Credits</th>
-                <th scope="col" className="px-6 py-3 text-right font-medium">Amount</th>
-                <th scope="col" className="px-6 py-3 font-medium">Status</th>
-                <th scope="col" className="px-6 py-3 font-medium">Started</th>
-                <th scope="col" className="px-6 py-3 font-medium">Paid</th>
-              </tr>
-            </thead>
+            <TableHeader columns={[{ label: "Reference" }, { label: "User" }, { label: "Credits", numeric: true }, { label: "Amount", numeric: true }, { label: "Status" }, { label: "Started" }, { label: "Paid" }]} />
             <tbody className="divide-y divide-slate-100">
               {payments.data.map((payment) => (
                 <tr key={payment.reference}>
