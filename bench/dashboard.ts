@@ -10,12 +10,12 @@
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { createServer } from "node:net";
 import path from "node:path";
 import { gzipSync } from "node:zlib";
 import bcrypt from "bcryptjs";
 import { createDb } from "../lib/db/client";
 import { appMigrations, migrate } from "../lib/db/migrate";
+import { freePort } from "../test/gateway/support/gateway";
 
 const root = path.resolve(import.meta.dirname, "..");
 const users = Number(process.env.BENCH_USERS ?? 10_000);
@@ -24,15 +24,6 @@ const usageRowsPerUser = 100; // 50 days × 2 models
 const samples = Number(process.env.BENCH_SAMPLES ?? 300);
 const password = "bench password 0000";
 const distDir = process.env.NEXT_DIST_DIR ?? ".next";
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
-}
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? Number.NaN;

@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+import { freePort } from "../test/gateway/support/gateway";
 
 /**
  * `npm run bench`: requests per second and latency straight to a local mock upstream and
@@ -40,15 +40,6 @@ async function firstLine<T>(child: ChildProcess): Promise<T> {
     if (line.trim().startsWith("{")) return JSON.parse(line) as T;
   }
   throw new Error("process ended before printing its address");
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") throw new Error("no port");
-  return address.port;
 }
 
 async function waitUntilAlive(url: string, child: ChildProcess): Promise<void> {
