@@ -38,3 +38,21 @@ export function Dialog({ open, title, onClose, children, wide }: { open: boolean
     </dialog>
   );
 }
+
+/** A dialog form's Cancel and submit buttons; the submit button is disabled while `busy`. */
+export function DialogActions({ onCancel, busy, label, busyLabel }: { onCancel: () => void; busy: boolean; label: string; busyLabel: string }) {
+  return (
+    <div className="flex justify-end gap-2 pt-2">
+      <button type="button" onClick={onCancel} className="rounded-lg px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
+        Cancel
+      </button>
+      <button
+        type="submit"
+        disabled={busy}
+        className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:cursor-wait disabled:opacity-70"
+      >
+        {busy ? busyLabel : label}
+      </button>
+    </div>
+  );
+}

@@ -3,7 +3,7 @@
 import { useMutation } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { api, RequestError } from "../api";
-import { Dialog } from "../dialog";
+import { Dialog, DialogActions } from "../dialog";
 import { formatCents, formatNumber } from "../format";
 
 /** What credits cost, as the server is configured (lib/payments/pricing.ts). */
@@ -159,18 +159,7 @@ function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: (
           {failure}
         </p>
       )}
-      <div className="flex justify-end gap-2">
-        <button type="button" onClick={onCancel} className="rounded-lg px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-          Cancel
-        </button>
-        <button
-          type="submit"
-          disabled={initialize.isPending || initialize.isSuccess}
-          className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:cursor-wait disabled:opacity-70"
-        >
-          {initialize.isPending || initialize.isSuccess ? "Opening checkout…" : "Continue to payment"}
-        </button>
-      </div>
+      <DialogActions onCancel={onCancel} busy={initialize.isPending || initialize.isSuccess} label="Continue to payment" busyLabel="Opening checkout…" />
     </form>
   );
 }

@@ -2,6 +2,7 @@
 
 import { useId, useState, type FormEvent } from "react";
 import type { ApiKey } from "./types";
+import { DialogActions } from "../dialog";
 
 export interface KeyFormValues {
   alias: string;
@@ -172,18 +173,7 @@ export function KeyForm({
           {formError}
         </p>
       )}
-      <div className="flex justify-end gap-2 pt-2">
-        <button type="button" onClick={onCancel} className="rounded-lg px-4 py-2 text-sm font-medium text-slate-700 hover:bg-slate-100 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500">
-          Cancel
-        </button>
-        <button
-          type="submit"
-          disabled={busy}
-          className="rounded-lg bg-indigo-600 px-4 py-2 text-sm font-semibold text-white shadow-sm hover:bg-indigo-500 focus:outline-none focus-visible:ring-2 focus-visible:ring-indigo-500 focus-visible:ring-offset-2 disabled:cursor-wait disabled:opacity-70"
-        >
-          {busy ? "Saving…" : submitLabel}
-        </button>
-      </div>
+      <DialogActions onCancel={onCancel} busy={busy} label={submitLabel} busyLabel="Saving…" />
     </form>
   );
 }
