@@ -8,9 +8,10 @@ import type { Gateway } from "./context";
 import type { KeyContext } from "./directory";
 import { GatewayError, badRequest, errorBody, forbidden, sendError } from "./errors";
 import { parseJsonObject, readBody, validate } from "./http";
-import { isRefusal, type LimitRefusal, type LimitSubject } from "./limits";
+import { noAdmission, type Admission, type BudgetCheck } from "./admission";
+import type { LimitSubject } from "./limits";
 import type { RequestLabels } from "./metrics";
-import type { LlmRoute } from "./providers/types";
+import type { LlmRoute, Provider, ProviderCall, ProviderReply } from "./providers/types";
 import { UpstreamError } from "./providers/types";
 import { StreamTap } from "./sse";
 import { costNanos, nanosToDollars, type SpendAccount, type Usage } from "./spend";
@@ -56,16 +57,30 @@ const bodySchemas = {
 
 const callTypes: Record<LlmRoute, string> = { chat: "acompletion", completion: "atext_completion", embedding: "aembedding" };
 
-interface Reservation {
-  account: SpendAccount;
-  nanos: number;
+/**
+ * How one public wire format meets the pipeline: OpenAI's (the default) or Anthropic's on
+ * /v1/messages. Every check between parse and answer is the same for both.
+ */
+export interface LlmDialect {
+  /** The validated body in the shape the checks read: model, user, max_tokens, stream, messages. */
+  parse(raw: Buffer, route: LlmRoute): Record<string, unknown> & { model: string };
+  /** Calls the upstream; the reply is in this dialect's wire format, with its usage. */
+  send(provider: Provider, call: ProviderCall): Promise<ProviderReply>;
+  /** Watches the outgoing events for the usage to bill. */
+  tap(forwardUsageChunk: boolean): { push(chunk: Uint8Array): string; end(): string; usage: Usage | null; streamedChars: number };
+  errorBody(err: GatewayError): string;
+  /** An error after the stream began, as one event. */
+  streamError(err: GatewayError): string;
+  callType?: string;
 }
 
-interface Admission {
-  reservations: Reservation[];
-  subjects: LimitSubject[];
-  headers: Record<string, string>;
-}
+export const openAiDialect: LlmDialect = {
+  parse: (raw, route) => validate(bodySchemas[route], parseJsonObject(raw)) as Record<string, unknown> & { model: string },
+  send: (provider, call) => provider.send(call),
+  tap: (forwardUsageChunk) => new StreamTap(forwardUsageChunk),
+  errorBody,
+  streamError: (err) => `data: ${errorBody(err)}\n\n`,
+};
 
 export async function handleLlmRequest(
   gateway: Gateway,
@@ -73,6 +88,7 @@ export async function handleLlmRequest(
   res: ServerResponse,
   route: LlmRoute,
   routePath: string,
+  dialect: LlmDialect = openAiDialect,
 ): Promise<void> {
   const started = performance.now();
   const startTime = new Date();
@@ -81,15 +97,15 @@ export async function handleLlmRequest(
     const caller = await authenticate(gateway, req.headers);
     labels = labelsOf(caller, "", "");
     const raw = await readBody(req, gateway.settings.maxRequestBytes);
-    const body = validate(bodySchemas[route], parseJsonObject(raw)) as Record<string, unknown> & { model: string };
+    const body = dialect.parse(raw, route);
     labels = labelsOf(caller, body.model, typeof body.user === "string" ? body.user : "");
     const deployment = chooseDeployment(gateway, caller, body.model, routePath);
-    const admission = admit(gateway, caller, deployment, body, route, raw.length, startTime);
-    await forward(gateway, { req, res, route, caller, deployment, body, admission, labels, started, startTime });
+    const admission = await admit(gateway, caller, deployment, body, route, raw.length, startTime);
+    await forward(gateway, { req, res, route, caller, deployment, body, admission, labels, started, startTime, dialect });
   } catch (err) {
     const error = toGatewayError(gateway, err);
     gateway.metrics.requestFailed(labels, error.status, error.type);
-    sendError(res, error);
+    sendError(res, error, dialect.errorBody);
   }
 }
 
@@ -129,10 +145,10 @@ function chooseDeployment(gateway: Gateway, caller: Caller, model: string, route
     const target = typeof alias === "string" ? alias : model;
     const refusedBy = gateway.models.refusal(context, target) && gateway.models.refusal(context, model);
     if (refusedBy) throw modelAccessDenied(refusedBy, context, model);
-    const aliased = gateway.models.pick(target);
+    const aliased = gateway.router.pick(target);
     if (aliased) return aliased;
   }
-  const deployment = gateway.models.pick(model);
+  const deployment = gateway.router.pick(model);
   if (!deployment) {
     throw badRequest(
       `${routePath.replace(/^\/v1/, "")}: Invalid model name passed in model=${model}. Call \`/v1/models\` to view available models for your key.`,
@@ -170,7 +186,10 @@ function maxOutputTokens(body: Record<string, unknown>, route: LlmRoute, deploym
   return typeof asked === "number" ? asked : deployment.maxOutputTokens;
 }
 
-/** The budget check and the rate-limit check, done synchronously so no other request interleaves. */
+/**
+ * The budget check and the rate-limit check as one step (in memory, or one Redis script when
+ * instances share counters), so no other request interleaves between check and reservation.
+ */
 function admit(
   gateway: Gateway,
   caller: Caller,
@@ -179,26 +198,20 @@ function admit(
   route: LlmRoute,
   bodyBytes: number,
   now: Date,
-): Admission {
-  if (caller.kind === "master") return { reservations: [], subjects: [], headers: {} };
+): Admission | Promise<Admission> {
+  if (caller.kind === "master") return noAdmission;
   const { context } = caller;
-  const worstCase = costNanos(
+  const worstCaseNanos = costNanos(
     { promptTokens: promptTokensUpperBound(bodyBytes), completionTokens: maxOutputTokens(body, route, deployment) },
     deployment,
   );
   // LiteLLM skips budget checks for models priced at exactly zero in both directions.
   const free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
-  const reservations = free ? [] : reserveBudgets(gateway, budgetsOf(gateway, context), worstCase, now);
-  const subjects = limitSubjects(context);
-  const result = gateway.limiter.admit(subjects, now.getTime());
-  if (isRefusal(result)) {
-    release(reservations);
-    throw rateLimited(result, now.getTime());
-  }
-  return { reservations, subjects, headers: result.headers };
+  const budgets = free ? [] : budgetsOf(gateway, context);
+  return gateway.admitter.admit({ budgets, worstCaseNanos, subjects: limitSubjects(context), now });
 }
 
-function budgetsOf(gateway: Gateway, context: KeyContext): { account: SpendAccount; name: string }[] {
+function budgetsOf(gateway: Gateway, context: KeyContext): BudgetCheck[] {
   const budgets = [{ account: context.keyAccount, name: `Key=${context.key.key_alias ?? context.key.key_name}` }];
   // LiteLLM's rule: a team key draws on the team's budget, not on its user's personal one.
   if (context.teamAccount) budgets.push({ account: context.teamAccount, name: `Team=${context.key.team_id ?? ""}` });
@@ -213,41 +226,6 @@ function budgetsOf(gateway: Gateway, context: KeyContext): { account: SpendAccou
   // The proxy-wide budget last, as LiteLLM checks it (litellm_settings.max_budget).
   if (gateway.proxyAccount.maxBudgetNanos !== null) budgets.push({ account: gateway.proxyAccount, name: "Proxy=global" });
   return budgets;
-}
-
-function reserveBudgets(
-  gateway: Gateway,
-  budgets: { account: SpendAccount; name: string }[],
-  worstCase: number,
-  now: Date,
-): Reservation[] {
-  for (const { account, name } of budgets) {
-    if (account.resetIfDue(now)) gateway.directory.touched(account);
-    const max = account.maxBudgetNanos;
-    if (max === null) continue;
-    if (account.spentNanos + account.reservedNanos >= max) {
-      throw new GatewayError(
-        402,
-        "budget_exceeded",
-        `Budget has been exceeded! ${name} Current cost: ${nanosToDollars(account.spentNanos)}, Max budget: ${nanosToDollars(max)}`,
-      );
-    }
-  }
-  const reservations: Reservation[] = [];
-  for (const { account } of budgets) {
-    const max = account.maxBudgetNanos;
-    if (max === null) continue;
-    // A nearly spent budget still admits one request, reserving only what is left: the
-    // overspend is then at most that one request's cost beyond its reservation.
-    const nanos = Math.min(worstCase, max - account.spentNanos - account.reservedNanos);
-    account.reservedNanos += nanos;
-    reservations.push({ account, nanos });
-  }
-  return reservations;
-}
-
-function release(reservations: readonly Reservation[]): void {
-  for (const { account, nanos } of reservations) account.reservedNanos -= nanos;
 }
 
 function limitSubjects(context: KeyContext): LimitSubject[] {
@@ -282,30 +260,6 @@ function limitSubjects(context: KeyContext): LimitSubject[] {
   return subjects;
 }
 
-function utcStamp(ms: number): string {
-  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
-}
-
-function rateLimited(refusal: LimitRefusal, now: number): GatewayError {
-  const { subject, kind, limit, resetAt } = refusal;
-  const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
-  const headers = {
-    "retry-after": String(retryAfter),
-    rate_limit_type: kind,
-    reset_at: utcStamp(resetAt),
-    [`x-ratelimit-${subject.descriptor}-limit-${kind}`]: String(limit),
-    [`x-ratelimit-${subject.descriptor}-remaining-${kind}`]: "0",
-    [`x-ratelimit-reset-${kind}`]: `${retryAfter}s`,
-  };
-  return new GatewayError(
-    429,
-    "rate_limit_error",
-    `Rate limit exceeded for ${subject.descriptor}: ${subject.id}. Limit type: ${kind}. Current limit: ${limit}, Remaining: 0. Limit resets at: ${utcStamp(resetAt)}`,
-    null,
-    headers,
-  );
-}
-
 interface Forwarding {
   req: IncomingMessage;
   res: ServerResponse;
@@ -317,16 +271,16 @@ interface Forwarding {
   labels: RequestLabels;
   started: number;
   startTime: Date;
+  dialect: LlmDialect;
 }
 
 async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
-  const { res, route, deployment, body, admission } = call;
+  const { res, route, body, admission } = call;
   const stream = route !== "embedding" && body.stream === true;
   // The upstream is always asked for usage on a stream, so the stream can be billed.
   const upstreamBody = stream
     ? { ...body, stream_options: { ...(asRecord(body.stream_options) ?? {}), include_usage: true } }
     : body;
-  const provider = typeof body.mock_response === "string" ? gateway.providers.mock : gateway.providers[deployment.provider];
   const abort = new AbortController();
   const onClose = () => {
     if (!res.writableFinished) abort.abort();
@@ -336,12 +290,27 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
   const upstreamStarted = performance.now();
   let outcome: Outcome = { usage: null, failure: null };
   try {
-    const reply = await provider.send({ deployment, route, body: upstreamBody, stream, signal: abort.signal });
+    // Retries, fallbacks and timeouts (router.ts); spend is charged at the price of the deployment that answered.
+    const routed = await gateway.router.send({
+      group: call.deployment.modelName,
+      preferred: call.deployment,
+      route,
+      body: upstreamBody,
+      stream,
+      signal: abort.signal,
+      mock: typeof body.mock_response === "string",
+      // The caller's wire format decides how the upstream is called (Anthropic's is passed through).
+      send: (provider, providerCall) => call.dialect.send(provider, providerCall),
+    });
+    const { reply, deployment } = routed;
+    call.deployment = deployment;
     const headers = {
       ...admission.headers,
       "x-litellm-call-id": requestId,
       "x-litellm-model-id": deployment.id,
       "x-litellm-model-group": deployment.modelName,
+      "x-litellm-attempted-retries": String(routed.retries),
+      "x-litellm-attempted-fallbacks": String(routed.fallbacks),
     };
     if (reply.type === "json") {
       res.writeHead(200, {
@@ -352,7 +321,7 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
         "x-litellm-overhead-duration-ms": (upstreamStarted - call.started).toFixed(3),
       });
       res.end(reply.body);
-      outcome = { usage: reply.usage, failure: null };
+      outcome = { usage: reply.usage, failure: null, output: reply.body };
     } else {
       outcome = await pipeStream(gateway, call, reply.events, headers, abort.signal);
     }
@@ -360,7 +329,7 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
     // A caller that hung up is not an upstream failure, and nothing is left to answer.
     const failure = abort.signal.aborted ? callerClosed() : toGatewayError(gateway, err);
     outcome = { usage: null, failure };
-    sendError(res, failure);
+    sendError(res, failure, call.dialect.errorBody);
   } finally {
     res.removeListener("close", onClose);
     settle(gateway, call, requestId, outcome, upstreamStarted);
@@ -370,6 +339,8 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
 interface Outcome {
   usage: Usage | null;
   failure: GatewayError | null;
+  /** The JSON answer, for traces that may include completions. */
+  output?: Buffer;
 }
 
 const callerClosed = () =>
@@ -389,7 +360,7 @@ async function pipeStream(
 ): Promise<Outcome> {
   const { res, route, body } = call;
   res.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
-  const tap = new StreamTap(isIncludeUsage(body.stream_options) || gateway.settings.alwaysIncludeStreamUsage);
+  const tap = call.dialect.tap(isIncludeUsage(body.stream_options) || gateway.settings.alwaysIncludeStreamUsage);
   let failure: GatewayError | null = null;
   try {
     for await (const chunk of events) {
@@ -404,7 +375,7 @@ async function pipeStream(
     if (rest !== "" && !callerGone.aborted) res.write(rest);
   } catch (err) {
     failure = callerGone.aborted ? callerClosed() : toGatewayError(gateway, err);
-    if (!callerGone.aborted) res.write(`data: ${errorBody(failure)}\n\n`);
+    if (!callerGone.aborted) res.write(call.dialect.streamError(failure));
   }
   res.end();
   const usage = tap.usage ?? { promptTokens: estimatePrompt(route, body), completionTokens: Math.ceil(tap.streamedChars / 4) };
@@ -424,32 +395,26 @@ function estimatePrompt(route: LlmRoute, body: Record<string, unknown>): number 
 function settle(gateway: Gateway, call: Forwarding, requestId: string, outcome: Outcome, upstreamStarted: number): void {
   const { caller, deployment, admission, labels } = call;
   const { usage, failure } = outcome;
-  release(admission.reservations);
   const now = performance.now();
   const tokens = usage ? usage.promptTokens + usage.completionTokens : 0;
-  gateway.limiter.finish(admission.subjects, tokens, Date.now());
   const cost = usage ? costNanos(usage, deployment) : 0;
   const context = caller.kind === "key" ? caller.context : null;
-  if (cost > 0) {
-    gateway.proxyAccount.record(cost);
-    gateway.directory.touched(gateway.proxyAccount);
-  }
-  if (context && cost > 0) {
+  const accounts = [gateway.proxyAccount];
+  if (context) {
     for (const account of [context.keyAccount, context.userAccount, context.teamAccount, context.memberAccount]) {
-      if (!account) continue;
-      account.record(cost);
-      gateway.directory.touched(account);
+      if (account) accounts.push(account);
     }
   }
+  gateway.admitter.settle(admission, { costNanos: cost, tokens, accounts });
   const dollars = nanosToDollars(cost);
   const upstreamSeconds = (now - upstreamStarted) / 1000;
   const totalSeconds = (now - call.started) / 1000;
   if (failure) {
     gateway.metrics.requestFailed(labels, failure.status, failure.type);
-    if (usage) gateway.metrics.usage(labels, deployment.upstreamModel, tokens, dollars);
+    if (usage) gateway.metrics.usage(labels, deployment.upstreamModel, { ...usage, spendDollars: dollars });
     gateway.metrics.latency(labels, deployment.upstreamModel, upstreamSeconds, totalSeconds);
   } else {
-    const used = usage ? { tokens, spendDollars: dollars } : null;
+    const used = usage ? { ...usage, spendDollars: dollars } : null;
     gateway.metrics.succeeded(labels, deployment.upstreamModel, used, upstreamSeconds, totalSeconds);
   }
   if (context) {
@@ -460,10 +425,11 @@ function settle(gateway: Gateway, call: Forwarding, requestId: string, outcome: 
       context.user ? { id: context.user.user_id, remaining: remaining(context.userAccount) } : null,
     );
   }
+  gateway.tracer.record(call, requestId, outcome, dollars);
   if (!usage && !failure) return;
   gateway.flusher.add({
     request_id: requestId,
-    call_type: callTypes[call.route],
+    call_type: call.dialect.callType ?? callTypes[call.route],
     api_key: caller.hash,
     spendNanos: cost,
     total_tokens: tokens,

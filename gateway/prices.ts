@@ -47,7 +47,13 @@ export const builtInPrices: Readonly<Record<string, ModelPrice>> = {
   "claude-sonnet-4-5": chat(3e-6, 1.5e-5, 64_000),
   "claude-opus-4": chat(1.5e-5, 7.5e-5, 32_000),
   "claude-opus-4-1": chat(1.5e-5, 7.5e-5, 32_000),
+  // Opus 4.5 costs a third of Opus 4/4.1; without its own row it would match claude-opus-4.
+  "claude-opus-4-5": chat(5e-6, 2.5e-5, 64_000),
+  "claude-3-opus": chat(1.5e-5, 7.5e-5, 4_096),
   "deepseek-r1": chat(1.35e-6, 5.4e-6, 32_768),
+  "nova-micro": chat(3.5e-8, 1.4e-7, 10_000),
+  "nova-lite": chat(6e-8, 2.4e-7, 10_000),
+  "nova-pro": chat(8e-7, 3.2e-6, 10_000),
 };
 
 // Longest names first, so "gpt-4o-mini-2024-07-18" matches gpt-4o-mini and not gpt-4o.
@@ -55,14 +61,18 @@ const namesByLength = Object.keys(builtInPrices).sort((a, b) => b.length - a.len
 
 /**
  * Finds the built-in price of a model named the way configs name them: with or without a
- * provider prefix (`openai/`, `bedrock/`), a Bedrock vendor and region prefix
- * (`us.anthropic.`), a dated snapshot or a Bedrock version suffix (`-20241022-v1:0`).
+ * provider prefix (`openai/`, `bedrock/`, LiteLLM's `bedrock/converse/`), a Bedrock vendor and
+ * cross-region prefix (`us.anthropic.`, `apac.`, `global.`), a dated snapshot or a Bedrock version
+ * suffix (`-20241022-v1:0`). Bedrock's DeepSeek-R1 is `deepseek.r1-v1:0`.
  */
 export function findBuiltInPrice(name: string): ModelPrice | undefined {
   const base = name
     .toLowerCase()
     .replace(/^[a-z_]+\//, "")
-    .replace(/^(?:[a-z]{2}\.)?(?:anthropic|deepseek|openai|meta)\./, "");
+    .replace(/^(?:converse|invoke)\//, "")
+    .replace(/^(?:[a-z]{2}|apac|global)\.(?=[a-z]+\.)/, "")
+    .replace(/^deepseek\.r1/, "deepseek-r1")
+    .replace(/^(?:anthropic|deepseek|openai|meta|amazon)\./, "");
   const exact = builtInPrices[base];
   if (exact) return exact;
   const prefix = namesByLength.find((candidate) => base.startsWith(`${candidate}-`) || base.startsWith(`${candidate}:`));

@@ -47,6 +47,8 @@ export class UpstreamError extends Error {
     readonly kind: "status" | "unreachable" | "timeout" | "malformed",
     message: string,
     readonly status: number | null = null,
+    /** The upstream's `retry-after`, in seconds, when it sent one. */
+    readonly retryAfterSeconds: number | null = null,
   ) {
     super(message);
     this.name = "UpstreamError";

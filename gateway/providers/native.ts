@@ -1,0 +1,141 @@
+import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import type { Deployment } from "../config";
+import { badRequest } from "../errors";
+import { UpstreamError } from "./types";
+
+/**
+ * What the providers with their own wire format (Anthropic, Bedrock, Ollama) share: keep-alive pools,
+ * timeouts mapped to UpstreamError, and OpenAI-shaped chunks and replies built from parts.
+ */
+
+export class Pools {
+  private readonly pools = new Map<string, Pool>();
+
+  get(origin: string): Pool {
+    let pool = this.pools.get(origin);
+    if (!pool) {
+      pool = new Pool(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
+      this.pools.set(origin, pool);
+    }
+    return pool;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
+    this.pools.clear();
+  }
+}
+
+export type ResponseBody = Dispatcher.ResponseData["body"];
+
+export function upstreamFailure(err: unknown, deployment: Deployment): UpstreamError {
+  if (err instanceof UpstreamError) return err;
+  if (
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    err instanceof undiciErrors.ConnectTimeoutError
+  ) {
+    return new UpstreamError("timeout", `upstream of model ${deployment.modelName} did not answer within ${deployment.timeoutMs} ms`);
+  }
+  const reason = err instanceof Error ? err.message : String(err);
+  return new UpstreamError("unreachable", `upstream of model ${deployment.modelName} failed: ${reason}`);
+}
+
+export async function readAll(body: ResponseBody, deployment: Deployment): Promise<Buffer> {
+  try {
+    return Buffer.from(await body.arrayBuffer());
+  } catch (err) {
+    throw upstreamFailure(err, deployment);
+  }
+}
+
+export function parseJson(raw: Buffer, deployment: Deployment): unknown {
+  try {
+    return JSON.parse(raw.toString("utf8"));
+  } catch {
+    throw new UpstreamError("malformed", `upstream of model ${deployment.modelName} answered with a body that is not JSON`);
+  }
+}
+
+/**
+ * Waits for the first item before handing the stream over, so an error the upstream reports
+ * before any output (an exception frame, an error line) becomes the response's status instead
+ * of an error inside a 200 stream.
+ */
+export async function primed<T>(source: AsyncIterable<T>): Promise<AsyncIterable<T>> {
+  const iterator = source[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  return {
+    async *[Symbol.asyncIterator]() {
+      if (first.done) return;
+      yield first.value;
+      try {
+        for (;;) {
+          const next = await iterator.next();
+          if (next.done) return;
+          yield next.value;
+        }
+      } finally {
+        await iterator.return?.();
+      }
+    },
+  };
+}
+
+const encoder = new TextEncoder();
+
+export function sseFrame(value: unknown): Uint8Array {
+  return encoder.encode(`data: ${JSON.stringify(value)}\n\n`);
+}
+
+export const doneFrame = encoder.encode("data: [DONE]\n\n");
+
+export interface OpenAiToolCall {
+  id: string;
+  type: "function";
+  function: { name: string; arguments: string };
+}
+
+/** The fields every chunk of one OpenAI chat stream repeats. */
+export interface ChunkBase {
+  id: string;
+  object: "chat.completion.chunk";
+  created: number;
+  model: string;
+}
+
+export function chunkBase(id: string, model: string): ChunkBase {
+  return { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
+}
+
+export function usageBody(promptTokens: number, completionTokens: number) {
+  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+}
+
+/** An image URL of an OpenAI content part, split into format and base64 data when it is a data URL. */
+export function dataUrlImage(url: string): { mediaType: string; data: string } | null {
+  const match = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is.exec(url);
+  if (!match?.[1] || match[2] === undefined) return null;
+  return { mediaType: match[1].toLowerCase(), data: match[2] };
+}
+
+/** OpenAI message content (a string or parts) as plain text; non-text parts are skipped. */
+export function textOf(content: unknown): string {
+  if (typeof content === "string") return content;
+  if (!Array.isArray(content)) return "";
+  return content
+    .map((part: unknown) =>
+      part !== null && typeof part === "object" && "text" in part && typeof part.text === "string" ? part.text : "",
+    )
+    .join("");
+}
+
+/** A tool call's `arguments` string from the caller, parsed for upstreams that take an object. */
+export function parseToolArguments(raw: string | undefined, name: string): unknown {
+  if (raw === undefined || raw.trim() === "") return {};
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw badRequest(`the arguments of tool call ${name} in messages are not valid JSON`, "messages");
+  }
+}
