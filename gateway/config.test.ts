@@ -64,8 +64,49 @@ describe("settings", () => {
   });
 
   it("refuses a provider this gateway does not speak yet, rather than failing at the first request", () => {
-    const config = modelList("  - model_name: haiku\n    litellm_params: { model: bedrock/anthropic.claude-3-5-haiku-20241022-v1:0 }\n");
+    const config = modelList("  - model_name: gemini\n    litellm_params: { model: vertex_ai/gemini-1.5-pro, input_cost_per_token: 0, output_cost_per_token: 0 }\n");
     expect(() => resolveSettings(config, masterKey)).toThrow(/not supported/);
+  });
+
+  it("bedrock/ names (with LiteLLM's converse/ route) map to Bedrock in the configured region, with the seeds' prices", () => {
+    const config = modelList(
+      [
+        "  - model_name: model-cheap\n    litellm_params: { model: bedrock/anthropic.claude-3-5-haiku-20241022-v1:0, aws_region_name: us-west-1 }",
+        "  - model_name: model-reasoning\n    litellm_params: { model: bedrock/converse/us.deepseek.r1-v1:0, aws_region_name: us-east-1 }",
+        "",
+      ].join("\n"),
+    );
+    const [haiku, r1] = resolveSettings(config, masterKey).deployments;
+    expect(haiku).toMatchObject({
+      provider: "bedrock",
+      upstreamModel: "anthropic.claude-3-5-haiku-20241022-v1:0",
+      apiBase: "https://bedrock-runtime.us-west-1.amazonaws.com",
+      inputCostPerToken: 8e-7,
+      aws: { region: "us-west-1", credentials: undefined },
+    });
+    expect(r1).toMatchObject({ upstreamModel: "us.deepseek.r1-v1:0", inputCostPerToken: 1.35e-6, outputCostPerToken: 5.4e-6 });
+  });
+
+  it("bedrock keys are used as given but never shown in the public params, and half a key pair is refused", () => {
+    const config = modelList(
+      "  - model_name: haiku\n    litellm_params: { model: bedrock/anthropic.claude-3-haiku-20240307-v1:0, aws_access_key_id: AKIDX, aws_secret_access_key: secret-value, aws_session_token: token-value }\n",
+    );
+    const [deployment] = resolveSettings(config, masterKey).deployments;
+    expect(deployment?.aws?.credentials).toEqual({ accessKeyId: "AKIDX", secretAccessKey: "secret-value", sessionToken: "token-value" });
+    expect(JSON.stringify(deployment?.publicParams)).not.toMatch(/AKIDX|secret-value|token-value/);
+    const half = modelList(
+      "  - model_name: haiku\n    litellm_params: { model: bedrock/anthropic.claude-3-haiku-20240307-v1:0, aws_access_key_id: AKIDX }\n",
+    );
+    expect(() => resolveSettings(half, masterKey)).toThrow(/must be set together/);
+  });
+
+  it("ollama/ and ollama_chat/ default to a local Ollama and are free unless priced", () => {
+    const config = modelList(
+      "  - model_name: local\n    litellm_params: { model: ollama_chat/llama3.2 }\n  - model_name: smarthome\n    litellm_params: { model: ollama/llama3.2, api_base: http://smarthome.test:11434 }\n",
+    );
+    const [chat, generate] = resolveSettings(config, masterKey).deployments;
+    expect(chat).toMatchObject({ provider: "ollama_chat", upstreamModel: "llama3.2", apiBase: "http://localhost:11434", inputCostPerToken: 0, outputCostPerToken: 0 });
+    expect(generate).toMatchObject({ provider: "ollama", apiBase: "http://smarthome.test:11434" });
   });
 
   it("takes litellm_settings.timezone for budget resets and refuses an unknown zone", () => {
@@ -86,6 +127,11 @@ describe("built-in prices", () => {
     ["openai/gpt-4o", 2.5e-6],
     ["bedrock/us.anthropic.claude-3-5-haiku-20241022-v1:0", 8e-7],
     ["anthropic.claude-sonnet-4-5-20250929-v1:0", 3e-6],
+    ["bedrock/converse/anthropic.claude-3-haiku-20240307-v1:0", 2.5e-7],
+    ["bedrock/us.deepseek.r1-v1:0", 1.35e-6],
+    ["bedrock/apac.anthropic.claude-sonnet-4-20250514-v1:0", 3e-6],
+    ["bedrock/us.anthropic.claude-opus-4-20250514-v1:0", 1.5e-5],
+    ["bedrock/amazon.nova-lite-v1:0", 6e-8],
   ])("%s is priced at %d per input token", (name, input) => {
     expect(findBuiltInPrice(name)?.inputCostPerToken).toBe(input);
   });

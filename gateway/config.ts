@@ -4,6 +4,8 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { checkTimeZone, isValidDuration } from "./budget";
 import { findBuiltInPrice } from "./prices";
+import { awsParamsSchema, resolveAws, type AwsSettings } from "./providers/bedrock/settings";
+import { litellmRouterFields, resolveRouterSettings, routerSettingsSchema, type RouterSettings } from "./router-config";
 
 function isKnownTimeZone(timeZone: string): boolean {
   try {
@@ -28,10 +30,17 @@ const litellmParamsSchema = z.looseObject({
   api_base: z.string().optional(),
   api_key: z.string().optional(),
   timeout: z.coerce.number().positive().optional(),
+  stream_timeout: z.coerce.number().positive().optional(),
+  num_retries: z.coerce.number().int().min(0).optional(),
+  // Load-balancing weights for simple-shuffle (LiteLLM's order of preference: weight, rpm, tpm).
+  weight: z.coerce.number().positive().optional(),
+  rpm: z.coerce.number().positive().optional(),
+  tpm: z.coerce.number().positive().optional(),
   input_cost_per_token: cost.optional(),
   output_cost_per_token: cost.optional(),
   mock_response: z.string().optional(),
   mock_latency_ms: z.coerce.number().min(0).optional(),
+  ...awsParamsSchema.shape,
 });
 
 const modelInfoSchema = z.looseObject({
@@ -59,6 +68,7 @@ export const configSchema = z.object({
   litellm_settings: z
     .looseObject({
       request_timeout: z.coerce.number().positive().optional(),
+      ...litellmRouterFields,
       max_budget: z.coerce.number().min(0).optional(),
       budget_duration: z
         .string()
@@ -80,14 +90,16 @@ export const configSchema = z.object({
       require_auth_for_metrics_endpoint: bool.optional(),
       litellm_key_header_name: z.string().optional(),
       health_check_interval: z.coerce.number().positive().optional(),
+      background_health_checks: bool.optional(),
     })
     .default({}),
+  router_settings: routerSettingsSchema.default({}),
   environment_variables: z.record(z.string(), z.unknown()).optional(),
 });
 
 export type GatewayConfigFile = z.infer<typeof configSchema>;
 
-export type ProviderName = "openai" | "mock";
+export type ProviderName = "openai" | "anthropic" | "mock" | "bedrock" | "ollama" | "ollama_chat";
 
 /** One upstream a public model name routes to; several deployments of one name share the load. */
 export interface Deployment {
@@ -105,9 +117,17 @@ export interface Deployment {
   maxOutputTokens: number;
   accessGroups: string[];
   timeoutMs: number;
+  /** Streams only: how long the first chunk may take (later gaps are bounded by timeoutMs). */
+  streamTimeoutMs: number;
+  /** litellm_params.num_retries: retries of this deployment's group, over the global setting. */
+  numRetries: number | undefined;
+  /** Share of its group's traffic under simple-shuffle (weight, else rpm, else tpm; 1 when none). */
+  weight: number;
   mockResponse: string | undefined;
   mockLatencyMs: number;
   embeddingDimensions: number;
+  /** Region, endpoint and credentials of a `bedrock/` deployment. */
+  aws: AwsSettings | undefined;
   /** What /model/info shows: the config's params without the upstream's credentials. */
   publicParams: Record<string, unknown>;
   publicInfo: Record<string, unknown>;
@@ -116,6 +136,8 @@ export interface Deployment {
 export interface GatewaySettings {
   masterKey: string;
   deployments: Deployment[];
+  /** Retries, fallbacks and cooldowns across deployments (router_settings / litellm_settings). */
+  router: RouterSettings;
   /** Seconds between spend flushes to Postgres. */
   batchWriteSeconds: number;
   maxRequestBytes: number;
@@ -123,6 +145,8 @@ export interface GatewaySettings {
   requireAuthForMetrics: boolean;
   keyHeaderName: string | undefined;
   healthCheckIntervalSeconds: number;
+  /** Probe the deployments every interval instead of when /health is asked. */
+  backgroundHealthChecks: boolean;
   alwaysIncludeStreamUsage: boolean;
   /** Global proxy budget in US dollars, if any, and the period it resets on. */
   maxBudget: number | undefined;
@@ -210,6 +234,8 @@ function stringValues(record: Record<string, unknown>): Record<string, string> {
 }
 
 const defaultOpenAiBase = "https://api.openai.com/v1";
+const defaultOllamaBase = "http://localhost:11434";
+const defaultAnthropicBase = "https://api.anthropic.com";
 
 function providerOf(model: string): { provider: ProviderName; upstreamModel: string } {
   const slash = model.indexOf("/");
@@ -217,13 +243,27 @@ function providerOf(model: string): { provider: ProviderName; upstreamModel: str
   const rest = slash > 0 ? model.slice(slash + 1) : model;
   if (prefix === "openai" || prefix === "hosted_vllm") return { provider: "openai", upstreamModel: rest };
   if (prefix === "mock" || model === "mock") return { provider: "mock", upstreamModel: rest || "mock" };
+  // LiteLLM's `bedrock/converse/<id>` and `bedrock/invoke/<id>` name the API; every one goes through Converse here.
+  if (prefix === "bedrock") return { provider: "bedrock", upstreamModel: rest.replace(/^(?:converse|invoke)\//, "") };
+  if (prefix === "ollama" || prefix === "ollama_chat") return { provider: prefix, upstreamModel: rest };
+  // LiteLLM reads a bare claude-* name as Anthropic's.
+  if (prefix === "anthropic") return { provider: "anthropic", upstreamModel: rest };
+  if (prefix === "" && model.startsWith("claude-")) return { provider: "anthropic", upstreamModel: model };
   // LiteLLM treats a bare gpt-*/o*/text-embedding-* name as OpenAI's.
   if (prefix === "" && /^(gpt-|o\d|text-embedding-|chatgpt-|davinci|babbage)/.test(model)) {
     return { provider: "openai", upstreamModel: model };
   }
   throw new ConfigError(
-    `model "${model}": provider "${prefix || model}" is not supported by this gateway yet (supported: openai/<name> for any OpenAI-compatible server, mock/<name>)`,
+    `model "${model}": provider "${prefix || model}" is not supported by this gateway yet (supported: openai/<name> for any OpenAI-compatible server, anthropic/<name>, bedrock/<model-id>, ollama/<name>, ollama_chat/<name>, mock/<name>)`,
   );
+}
+
+function awsOf(params: z.infer<typeof litellmParamsSchema>, where: string): AwsSettings {
+  try {
+    return resolveAws(params, process.env);
+  } catch (err) {
+    throw new ConfigError(`${where}: ${(err as Error).message}`);
+  }
 }
 
 export function resolveSettings(config: GatewayConfigFile, envMasterKey: string | undefined): GatewaySettings {
@@ -238,28 +278,52 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
     throw new ConfigError("the master key must start with sk- and be at least 8 characters");
   }
 
-  const requestTimeoutSeconds = config.litellm_settings.request_timeout ?? 600;
+  // LiteLLM's precedence: the deployment's own timeout, then router_settings, then request_timeout.
+  const requestTimeoutSeconds = config.router_settings.timeout ?? config.litellm_settings.request_timeout ?? 600;
   const deployments = config.model_list.map((entry, index) => {
     const params = entry.litellm_params;
     const info = entry.model_info ?? {};
     const { provider, upstreamModel } = providerOf(params.model);
     const builtIn = findBuiltInPrice(info.base_model ?? params.model) ?? findBuiltInPrice(entry.model_name);
-    const inputCostPerToken = info.input_cost_per_token ?? params.input_cost_per_token ?? builtIn?.inputCostPerToken;
+    // A local Ollama model costs nothing unless the config prices it.
+    const localPrice = provider === "ollama" || provider === "ollama_chat" ? 0 : undefined;
+    const inputCostPerToken =
+      info.input_cost_per_token ?? params.input_cost_per_token ?? builtIn?.inputCostPerToken ?? localPrice;
     const outputCostPerToken =
-      info.output_cost_per_token ?? params.output_cost_per_token ?? builtIn?.outputCostPerToken ?? undefined;
+      info.output_cost_per_token ?? params.output_cost_per_token ?? builtIn?.outputCostPerToken ?? localPrice;
     const mode = info.mode ?? builtIn?.mode ?? (/embed/i.test(entry.model_name) ? "embedding" : "chat");
     if (inputCostPerToken === undefined || (outputCostPerToken === undefined && mode !== "embedding")) {
       throw new ConfigError(
         `model_list[${index}] "${entry.model_name}" has no price: set model_info.input_cost_per_token and output_cost_per_token (US dollars per token; 0 for a free model), or model_info.base_model to a known model. An unpriced model would be free and never trip a budget.`,
       );
     }
-    const { api_key: _apiKey, ...publicParams } = params;
+    if (provider === "anthropic" && !params.api_key) {
+      throw new ConfigError(
+        `model_list[${index}] "${entry.model_name}": anthropic needs litellm_params.api_key (for example os.environ/ANTHROPIC_API_KEY)`,
+      );
+    }
+    const {
+      api_key: _apiKey,
+      aws_access_key_id: _awsKeyId,
+      aws_secret_access_key: _awsSecret,
+      aws_session_token: _awsToken,
+      ...publicParams
+    } = params;
+    const aws = provider === "bedrock" ? awsOf(params, `model_list[${index}] "${entry.model_name}"`) : undefined;
     const deployment: Deployment = {
       id: info.id ?? randomUUID(),
       modelName: entry.model_name,
       provider,
       upstreamModel,
-      apiBase: (params.api_base ?? defaultOpenAiBase).replace(/\/+$/, ""),
+      apiBase: (
+        aws?.endpoint ??
+        params.api_base ??
+        (provider === "ollama" || provider === "ollama_chat"
+          ? defaultOllamaBase
+          : provider === "anthropic"
+            ? defaultAnthropicBase
+            : defaultOpenAiBase)
+      ).replace(/\/+$/, ""),
       apiKey: params.api_key,
       mode,
       inputCostPerToken,
@@ -267,9 +331,13 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
       maxOutputTokens: info.max_output_tokens ?? info.max_tokens ?? builtIn?.maxOutputTokens ?? 4_096,
       accessGroups: info.access_groups ?? [],
       timeoutMs: (params.timeout ?? requestTimeoutSeconds) * 1000,
+      streamTimeoutMs: (params.stream_timeout ?? config.router_settings.stream_timeout ?? params.timeout ?? requestTimeoutSeconds) * 1000,
+      numRetries: params.num_retries,
+      weight: params.weight ?? params.rpm ?? params.tpm ?? 1,
       mockResponse: params.mock_response,
       mockLatencyMs: params.mock_latency_ms ?? 0,
       embeddingDimensions: info.output_vector_size ?? 1536,
+      aws,
       publicParams,
       publicInfo: info,
     };
@@ -280,12 +348,14 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
   return {
     masterKey,
     deployments,
+    router: resolveRouterSettings(config.router_settings, config.litellm_settings, deployments, (message) => new ConfigError(message)),
     batchWriteSeconds: general.proxy_batch_write_at ?? 10,
     maxRequestBytes: Math.round((general.max_request_size_mb ?? 10) * 1024 * 1024),
     disableSpendLogs: general.disable_spend_logs ?? false,
     requireAuthForMetrics: general.require_auth_for_metrics_endpoint ?? false,
     keyHeaderName: general.litellm_key_header_name?.toLowerCase(),
     healthCheckIntervalSeconds: general.health_check_interval ?? 30,
+    backgroundHealthChecks: general.background_health_checks ?? false,
     alwaysIncludeStreamUsage: config.litellm_settings.always_include_stream_usage ?? false,
     maxBudget: config.litellm_settings.max_budget,
     budgetDuration: config.litellm_settings.budget_duration ?? null,

@@ -1,0 +1,125 @@
+import { z } from "zod";
+import type { Deployment } from "./config";
+
+/**
+ * The router's part of LiteLLM's config: retries, fallbacks and cooldowns, read from
+ * `router_settings` and (as LiteLLM also accepts) `litellm_settings`, router_settings winning.
+ */
+
+// LiteLLM writes fallbacks as a list of one-entry maps: [{"gpt-4o": ["claude-3"]}]; a single
+// name instead of a list is accepted too.
+const fallbackList = z.array(
+  z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1))])),
+);
+
+/** The fields litellm_settings may carry for the router. */
+export const litellmRouterFields = {
+  num_retries: z.coerce.number().int().min(0).optional(),
+  fallbacks: fallbackList.optional(),
+  context_window_fallbacks: fallbackList.optional(),
+  content_policy_fallbacks: fallbackList.optional(),
+  default_fallbacks: z.array(z.string().min(1)).optional(),
+};
+
+export const routerSettingsSchema = z.looseObject({
+  // Only simple-shuffle is implemented; a config naming another strategy still runs, shuffled.
+  routing_strategy: z.string().optional(),
+  num_retries: z.coerce.number().int().min(0).optional(),
+  timeout: z.coerce.number().positive().optional(),
+  stream_timeout: z.coerce.number().positive().optional(),
+  retry_after: z.coerce.number().min(0).optional(),
+  allowed_fails: z.coerce.number().int().min(0).optional(),
+  cooldown_time: z.coerce.number().min(0).optional(),
+  max_fallbacks: z.coerce.number().int().min(0).optional(),
+  fallbacks: fallbackList.optional(),
+  context_window_fallbacks: fallbackList.optional(),
+  content_policy_fallbacks: fallbackList.optional(),
+  default_fallbacks: z.array(z.string().min(1)).optional(),
+});
+
+export type FallbackMap = ReadonlyMap<string, readonly string[]>;
+
+export interface RouterSettings {
+  /** Retries within a model group after the first attempt (LiteLLM's default for the proxy is 0 here; see README). */
+  numRetries: number;
+  /** The shortest wait before retrying the same deployment, in ms. */
+  retryAfterMs: number;
+  /** Failures a deployment may have in a minute before it cools down. */
+  allowedFails: number;
+  cooldownMs: number;
+  maxFallbacks: number;
+  /** Model group → groups to try, in order, when it fails; `*` applies to every group without its own entry. */
+  fallbacks: FallbackMap;
+  contextWindowFallbacks: FallbackMap;
+  contentPolicyFallbacks: FallbackMap;
+}
+
+type RouterSection = z.infer<typeof routerSettingsSchema>;
+type LitellmSection = {
+  [K in keyof typeof litellmRouterFields]?: z.infer<(typeof litellmRouterFields)[K]>;
+};
+
+function toMap(
+  list: z.infer<typeof fallbackList> | undefined,
+  names: ReadonlySet<string>,
+  setting: string,
+  fail: (message: string) => Error,
+): Map<string, string[]> {
+  const map = new Map<string, string[]>();
+  for (const entry of list ?? []) {
+    for (const [group, targets] of Object.entries(entry)) {
+      if (group !== "*" && !names.has(group)) {
+        throw fail(`${setting}: "${group}" is not a model_name of model_list`);
+      }
+      const list = typeof targets === "string" ? [targets] : targets;
+      for (const target of list) {
+        if (!names.has(target))
+          throw fail(
+            `${setting}: fallback "${target}" of "${group}" is not a model_name of model_list`,
+          );
+      }
+      map.set(group, [...(map.get(group) ?? []), ...list.filter((target) => target !== group)]);
+    }
+  }
+  return map;
+}
+
+export function resolveRouterSettings(
+  router: RouterSection,
+  litellm: LitellmSection,
+  deployments: readonly Deployment[],
+  fail: (message: string) => Error,
+): RouterSettings {
+  const names = new Set(deployments.map((deployment) => deployment.modelName));
+  const fallbacks = toMap(router.fallbacks ?? litellm.fallbacks, names, "fallbacks", fail);
+  // default_fallbacks: LiteLLM's fallbacks for every group that has none of its own.
+  const defaults = router.default_fallbacks ?? litellm.default_fallbacks;
+  if (defaults && !fallbacks.has("*")) {
+    for (const target of defaults) {
+      if (!names.has(target))
+        throw fail(`default_fallbacks: "${target}" is not a model_name of model_list`);
+    }
+    fallbacks.set("*", defaults);
+  }
+  return {
+    numRetries: router.num_retries ?? litellm.num_retries ?? 0,
+    retryAfterMs: (router.retry_after ?? 0) * 1000,
+    // LiteLLM's defaults: 3 failures a minute, then 5 seconds out of the rotation.
+    allowedFails: router.allowed_fails ?? 3,
+    cooldownMs: (router.cooldown_time ?? 5) * 1000,
+    maxFallbacks: router.max_fallbacks ?? 5,
+    fallbacks,
+    contextWindowFallbacks: toMap(
+      router.context_window_fallbacks ?? litellm.context_window_fallbacks,
+      names,
+      "context_window_fallbacks",
+      fail,
+    ),
+    contentPolicyFallbacks: toMap(
+      router.content_policy_fallbacks ?? litellm.content_policy_fallbacks,
+      names,
+      "content_policy_fallbacks",
+      fail,
+    ),
+  };
+}

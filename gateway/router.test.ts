@@ -1,0 +1,216 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startUpstream, type FakeUpstream } from "../test/gateway/support/upstream";
+import { parseConfigText, resolveSettings, type GatewaySettings } from "./config";
+import { GatewayError } from "./errors";
+import { closeProviders, createProviders, type Providers } from "./providers";
+import { UpstreamError } from "./providers/types";
+import { classifyFailure, redact, Router, weightedPick } from "./router";
+
+const masterKey = "sk-unit-master";
+const priced = "model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }";
+
+function settingsOf(yaml: string): GatewaySettings {
+  return resolveSettings(parseConfigText(yaml, {}), masterKey);
+}
+
+describe("simple-shuffle", () => {
+  const list = [
+    { id: "a", weight: 3 },
+    { id: "b", weight: 1 },
+  ];
+
+  it("draws each deployment in proportion to its weight", () => {
+    expect(weightedPick(list, () => 0)?.id).toBe("a");
+    expect(weightedPick(list, () => 0.7)?.id).toBe("a");
+    expect(weightedPick(list, () => 0.8)?.id).toBe("b");
+    expect(weightedPick(list, () => 0.999)?.id).toBe("b");
+  });
+
+  it("takes the weight from weight, else rpm, else tpm", () => {
+    const { deployments } = settingsOf(`model_list:
+  - { model_name: m, litellm_params: { model: mock/a, weight: 2, rpm: 100 }, ${priced} }
+  - { model_name: m, litellm_params: { model: mock/b, rpm: 100 }, ${priced} }
+  - { model_name: m, litellm_params: { model: mock/c, tpm: 5000 }, ${priced} }
+  - { model_name: m, litellm_params: { model: mock/d }, ${priced} }
+`);
+    expect(deployments.map((deployment) => deployment.weight)).toEqual([2, 100, 5000, 1]);
+  });
+});
+
+describe("which failures are retried and fallen back on", () => {
+  it.each([
+    [new UpstreamError("timeout", "slow"), "transient"],
+    [new UpstreamError("unreachable", "refused"), "transient"],
+    [new UpstreamError("status", "busy", 429), "transient"],
+    [new UpstreamError("status", "boom", 500), "transient"],
+    [new UpstreamError("status", "overloaded", 503), "transient"],
+    [new UpstreamError("status", "bad key", 401), "deployment"],
+    [new UpstreamError("status", "forbidden", 403), "deployment"],
+    [new UpstreamError("status", "no such model", 404), "deployment"],
+    [
+      new UpstreamError("status", "This model's maximum context length is 8192 tokens", 400),
+      "context_window",
+    ],
+    [
+      new UpstreamError(
+        "status",
+        "The response was filtered due to the prompt triggering content management policy",
+        400,
+      ),
+      "content_policy",
+    ],
+    [new UpstreamError("status", "temperature must be at most 2", 400), "request"],
+    [new GatewayError(429, "no_deployments_available", "No deployments available"), "unavailable"],
+  ] as const)("%s is %s", (error, expected) => {
+    expect(classifyFailure(error)).toBe(expected);
+  });
+});
+
+describe("router settings", () => {
+  const twoGroups = `model_list:
+  - { model_name: gpt-4o, litellm_params: { model: mock/a }, ${priced} }
+  - { model_name: claude-3, litellm_params: { model: mock/b }, ${priced} }
+  - { model_name: big, litellm_params: { model: mock/c }, ${priced} }
+`;
+
+  it("refuses a fallback naming a model that is not in model_list", () => {
+    expect(() =>
+      settingsOf(`${twoGroups}router_settings:\n  fallbacks: [{ "gpt-4o": ["claude-9"] }]\n`),
+    ).toThrow(/fallbacks: fallback "claude-9" of "gpt-4o" is not a model_name/);
+  });
+
+  it("router_settings win over litellm_settings; retries default to none", () => {
+    const settings = settingsOf(
+      `${twoGroups}litellm_settings:\n  num_retries: 5\n  fallbacks: [{ "gpt-4o": ["big"] }]\nrouter_settings:\n  num_retries: 1\n  fallbacks: [{ "gpt-4o": ["claude-3"] }]\n`,
+    );
+    expect(settings.router.numRetries).toBe(1);
+    expect(settings.router.fallbacks.get("gpt-4o")).toEqual(["claude-3"]);
+    expect(settingsOf(twoGroups).router).toMatchObject({
+      numRetries: 0,
+      allowedFails: 3,
+      cooldownMs: 5000,
+    });
+  });
+
+  it("picks the fallbacks by the kind of failure, with * for every group", () => {
+    const settings = settingsOf(`${twoGroups}router_settings:
+  fallbacks: [{ "*": ["claude-3"] }]
+  context_window_fallbacks: [{ "gpt-4o": "big" }]
+`);
+    const router = new Router(settings.deployments, settings.router, createProviders());
+    const outage = new UpstreamError("status", "boom", 500);
+    expect(router.fallbacksFor("gpt-4o", outage)).toEqual(["claude-3"]);
+    expect(router.fallbacksFor("claude-3", outage)).toEqual([]);
+    expect(
+      router.fallbacksFor(
+        "gpt-4o",
+        new UpstreamError("status", "maximum context length exceeded", 400),
+      ),
+    ).toEqual(["big"]);
+    expect(
+      router.fallbacksFor(
+        "gpt-4o",
+        new UpstreamError("status", "temperature must be at most 2", 400),
+      ),
+    ).toEqual([]);
+  });
+
+  it("timeouts: the deployment's own, then router_settings.timeout, then request_timeout; stream_timeout defaults to timeout", () => {
+    const settings = settingsOf(`model_list:
+  - { model_name: a, litellm_params: { model: mock/a, timeout: 3, stream_timeout: 1 }, ${priced} }
+  - { model_name: b, litellm_params: { model: mock/b }, ${priced} }
+litellm_settings: { request_timeout: 30 }
+router_settings: { timeout: 7 }
+`);
+    expect(
+      settings.deployments.map((deployment) => [deployment.timeoutMs, deployment.streamTimeoutMs]),
+    ).toEqual([
+      [3000, 1000],
+      [7000, 7000],
+    ]);
+  });
+
+  it("a group's retries come from its deployments' num_retries when set", () => {
+    const settings = settingsOf(`model_list:
+  - { model_name: a, litellm_params: { model: mock/a, num_retries: 4 }, ${priced} }
+  - { model_name: b, litellm_params: { model: mock/b }, ${priced} }
+router_settings: { num_retries: 1 }
+`);
+    const router = new Router(settings.deployments, settings.router, createProviders());
+    expect(router.retriesOf("a")).toBe(4);
+    expect(router.retriesOf("b")).toBe(1);
+  });
+});
+
+describe("cooldowns, against a local OpenAI-compatible upstream", () => {
+  let upstream: FakeUpstream;
+  let providers: Providers;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    providers = createProviders();
+  });
+  afterAll(async () => {
+    await closeProviders(providers);
+    await upstream.close();
+  });
+
+  const request = (group: string) => ({
+    group,
+    route: "chat" as const,
+    body: { model: group, messages: [{ role: "user", content: "hi" }] },
+    stream: false,
+    signal: new AbortController().signal,
+    mock: false,
+  });
+  const calls = (model: string) =>
+    upstream.requests.filter((entry) => entry.body.model === model).length;
+
+  it("a 429 takes a deployment out of the rotation for cooldown_time, then it is tried again", async () => {
+    const settings = settingsOf(`model_list:
+  - { model_name: g, litellm_params: { model: openai/fail-429, api_base: "${upstream.url}" }, model_info: { id: bad, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: g, litellm_params: { model: openai/good, api_base: "${upstream.url}" }, model_info: { id: good, input_cost_per_token: 0, output_cost_per_token: 0 } }
+router_settings: { num_retries: 1, cooldown_time: 10 }
+`);
+    let now = 1_000_000;
+    // random 0 always draws the first deployment: the failing one, whenever it is in the rotation.
+    const router = new Router(settings.deployments, settings.router, providers, {
+      now: () => now,
+      random: () => 0,
+    });
+    const first = await router.send(request("g"));
+    expect(first).toMatchObject({ retries: 1, fallbacks: 0, deployment: { id: "good" } });
+    expect(router.cooling("g")).toEqual(["bad"]);
+    const failed = calls("fail-429");
+    const second = await router.send({ ...request("g"), preferred: router.pick("g") });
+    expect(second).toMatchObject({ retries: 0, deployment: { id: "good" } });
+    expect(calls("fail-429")).toBe(failed);
+    now += 10_001;
+    expect(router.cooling("g")).toEqual([]);
+    await router.send({ ...request("g"), preferred: router.pick("g") });
+    expect(calls("fail-429")).toBe(failed + 1);
+  });
+
+  it("the only deployment of a group never cools down", async () => {
+    const settings = settingsOf(`model_list:
+  - { model_name: solo, litellm_params: { model: openai/fail-429, api_base: "${upstream.url}" }, model_info: { input_cost_per_token: 0, output_cost_per_token: 0 } }
+router_settings: { allowed_fails: 0 }
+`);
+    const router = new Router(settings.deployments, settings.router, providers);
+    await expect(router.send(request("solo"))).rejects.toMatchObject({ status: 429 });
+    expect(router.cooling("solo")).toEqual([]);
+  });
+
+  it("the health probe of an unreachable deployment reports the failure without its API key", async () => {
+    const secret = "sk-upstream-secret-123456";
+    const settings = settingsOf(`model_list:
+  - { model_name: down, litellm_params: { model: openai/unauthorized, api_base: "${upstream.url}", api_key: ${secret} }, model_info: { input_cost_per_token: 0, output_cost_per_token: 0 } }
+`);
+    const router = new Router(settings.deployments, settings.router, providers);
+    const [deployment] = settings.deployments;
+    if (!deployment) throw new Error("no deployment");
+    const health = await router.probe(deployment, 5_000);
+    expect(health.healthy).toBe(false);
+    expect(health.error).toContain("bad upstream key");
+    expect(redact(`echo ${secret}`, secret)).toBe("echo [redacted]");
+  });
+});

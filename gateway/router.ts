@@ -1,0 +1,474 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import type { Deployment } from "./config";
+import { GatewayError } from "./errors";
+import type { Logger } from "./log";
+import type { Providers } from "./providers";
+import {
+  UpstreamError,
+  type HealthResult,
+  type LlmRoute,
+  type Provider,
+  type ProviderCall,
+  type ProviderReply,
+} from "./providers/types";
+import type { FallbackMap, RouterSettings } from "./router-config";
+
+/**
+ * LiteLLM's router, for the parts its users rely on: several deployments behind one model name
+ * (simple-shuffle, weighted), retries within the group on transient upstream failures, timeouts
+ * (`timeout` for a whole answer, `stream_timeout` for a stream's first chunk), fallbacks to other
+ * groups once a group has failed, cooldowns that take a failing deployment out of the rotation,
+ * and the probe call behind /health.
+ *
+ * Everything here happens before the caller has seen a byte: a stream is only handed over once
+ * its first chunk has arrived, so a stream that fails later is never retried (its bytes are
+ * already the caller's). Budgets and rate limits are checked once before and settled once after
+ * by llm.ts, so retries and fallbacks cannot reserve or charge twice.
+ */
+
+export interface RouteRequest {
+  /** The model group to answer from (the model name the caller asked for, after aliases). */
+  group: string;
+  /** The deployment the budget check priced the request with; tried first unless cooling down. */
+  preferred?: Deployment;
+  route: LlmRoute;
+  body: Record<string, unknown>;
+  stream: boolean;
+  /** The caller's: aborting it stops the attempt in flight and any further ones. */
+  signal: AbortSignal;
+  /** Answer from the mock provider (a request with `mock_response`). */
+  mock: boolean;
+  /** How to call a provider; /v1/messages calls Anthropic natively. By default `provider.send`. */
+  send?: (provider: Provider, call: ProviderCall) => Promise<ProviderReply>;
+}
+
+export interface Routed {
+  reply: ProviderReply;
+  /** The deployment that answered: spend is charged at its price. */
+  deployment: Deployment;
+  /** Retries made within the group that answered. */
+  retries: number;
+  /** Fallback groups tried, the answering one included. */
+  fallbacks: number;
+}
+
+/** How a failure affects retries, fallbacks and cooldowns. */
+export type FailureClass =
+  | "transient" // timeouts, connection failures, 408/409/429/5xx: retried, cool the deployment, fall back
+  | "deployment" // upstream 401/403/404: this deployment is misconfigured; not retried, falls back
+  | "context_window" // the prompt is too long for this model: context_window_fallbacks only
+  | "content_policy" // the upstream's content filter refused: content_policy_fallbacks only
+  | "unavailable" // every deployment of the group is cooling down: falls back
+  | "request"; // anything else the caller's request caused (400, 422): returned as it is
+
+export function classifyFailure(err: unknown): FailureClass {
+  if (err instanceof GatewayError)
+    return err.type === noDeploymentsType ? "unavailable" : "request";
+  if (!(err instanceof UpstreamError)) return "request";
+  if (err.kind !== "status" || err.status === null) return "transient";
+  const status = err.status;
+  if (status === 408 || status === 409 || status === 429 || status >= 500) return "transient";
+  if (status === 401 || status === 403 || status === 404) return "deployment";
+  if (
+    /context.?(length|window)|maximum context|too many tokens|prompt is too long|input is too long/i.test(
+      err.message,
+    )
+  ) {
+    return "context_window";
+  }
+  if (/content.?(policy|filter|management)|safety system/i.test(err.message))
+    return "content_policy";
+  return "request";
+}
+
+const noDeploymentsType = "no_deployments_available";
+
+/**
+ * LiteLLM's simple-shuffle: a random deployment, each drawn in proportion to its weight (the
+ * config's `weight`, else `rpm`, else `tpm`, else 1).
+ */
+export function weightedPick<T extends { weight: number }>(
+  list: readonly T[],
+  random: () => number = Math.random,
+): T | undefined {
+  if (list.length <= 1) return list[0];
+  const total = list.reduce((sum, item) => sum + item.weight, 0);
+  let point = random() * total;
+  for (const item of list) {
+    point -= item.weight;
+    if (point < 0) return item;
+  }
+  return list[list.length - 1];
+}
+
+interface DeploymentState {
+  windowStart: number;
+  fails: number;
+  coolUntil: number;
+}
+
+export interface RouterOptions {
+  now?: () => number;
+  random?: () => number;
+  /** The longest wait between two retries, in ms. */
+  maxBackoffMs?: number;
+  /** Told when a deployment leaves the rotation. */
+  log?: Logger;
+}
+
+export class Router {
+  private readonly groups = new Map<string, Deployment[]>();
+  private readonly states = new Map<string, DeploymentState>();
+  private readonly now: () => number;
+  private readonly random: () => number;
+  private readonly maxBackoffMs: number;
+  private readonly log: Logger | undefined;
+
+  constructor(
+    deployments: readonly Deployment[],
+    readonly settings: RouterSettings,
+    private readonly providers: Providers,
+    options: RouterOptions = {},
+  ) {
+    for (const deployment of deployments) {
+      const list = this.groups.get(deployment.modelName) ?? [];
+      list.push(deployment);
+      this.groups.set(deployment.modelName, list);
+    }
+    this.now = options.now ?? Date.now;
+    this.random = options.random ?? Math.random;
+    this.maxBackoffMs = options.maxBackoffMs ?? 8_000;
+    this.log = options.log;
+  }
+
+  /** A deployment of `group` for a new request: shuffled by weight, cooling ones left out while others remain. */
+  pick(group: string): Deployment | undefined {
+    const all = this.groups.get(group) ?? [];
+    const ready = all.filter((deployment) => !this.isCooling(deployment));
+    return weightedPick(ready.length > 0 ? ready : all, this.random);
+  }
+
+  /** Deployments of `group` out of the rotation right now, for logs and tests. */
+  cooling(group: string): string[] {
+    return (this.groups.get(group) ?? [])
+      .filter((deployment) => this.isCooling(deployment))
+      .map((deployment) => deployment.id);
+  }
+
+  /**
+   * Answers `request` from its group, retrying and falling back as configured. Throws the
+   * primary group's last failure when nothing answered.
+   */
+  async send(request: RouteRequest): Promise<Routed> {
+    const primary = await this.tryGroup(request.group, request, request.preferred);
+    if (primary.ok) return { ...primary.routed, fallbacks: 0 };
+    const targets = this.fallbacksFor(request.group, primary.error).slice(
+      0,
+      this.settings.maxFallbacks,
+    );
+    let tried = 0;
+    for (const target of targets) {
+      if (request.signal.aborted) break;
+      tried += 1;
+      const outcome = await this.tryGroup(target, request, undefined);
+      if (outcome.ok) return { ...outcome.routed, fallbacks: tried };
+    }
+    throw primary.error;
+  }
+
+  /** Which groups to fall back to after `group` failed with `error`, in order. */
+  fallbacksFor(group: string, error: unknown): readonly string[] {
+    const from = (map: FallbackMap) =>
+      map.get(group) ?? map.get("*")?.filter((target) => target !== group) ?? [];
+    switch (classifyFailure(error)) {
+      case "context_window":
+        return from(this.settings.contextWindowFallbacks);
+      case "content_policy":
+        return from(this.settings.contentPolicyFallbacks);
+      case "request":
+        // The caller's own mistake (LiteLLM: a 400 is not fallen back on); another model would refuse too.
+        return [];
+      default:
+        return from(this.settings.fallbacks);
+    }
+  }
+
+  /** Retries of `group`: the largest `num_retries` its deployments set, else the global one. */
+  retriesOf(group: string): number {
+    const own = (this.groups.get(group) ?? []).flatMap((deployment) =>
+      deployment.numRetries === undefined ? [] : [deployment.numRetries],
+    );
+    return own.length > 0 ? Math.max(...own) : this.settings.numRetries;
+  }
+
+  private async tryGroup(
+    group: string,
+    request: RouteRequest,
+    preferred: Deployment | undefined,
+  ): Promise<{ ok: true; routed: Omit<Routed, "fallbacks"> } | { ok: false; error: unknown }> {
+    const all = this.groups.get(group) ?? [];
+    const retries = this.retriesOf(group);
+    const tried = new Set<string>();
+    let lastError: unknown = undefined;
+    for (let attempt = 0; attempt <= retries; attempt += 1) {
+      const deployment = this.choose(all, tried, attempt === 0 ? preferred : undefined);
+      if (!deployment) {
+        lastError ??= this.noDeployments(group, all);
+        break;
+      }
+      tried.add(deployment.id);
+      try {
+        const reply = await this.attempt(deployment, request);
+        return { ok: true, routed: { reply, deployment, retries: attempt } };
+      } catch (err) {
+        if (request.signal.aborted) throw err;
+        lastError = err;
+        const failure = classifyFailure(err);
+        this.failed(deployment, err, failure, all.length);
+        if (failure !== "transient" || attempt === retries) break;
+        const untried = all.some((other) => !tried.has(other.id) && !this.isCooling(other));
+        const wait = untried ? 0 : this.backoffMs(attempt, err);
+        if (wait > 0) {
+          try {
+            await sleep(wait, undefined, { signal: request.signal });
+          } catch {
+            throw err;
+          }
+        }
+      }
+    }
+    return { ok: false, error: lastError };
+  }
+
+  /** The next deployment to try: the preferred one, else an untried one, else any, skipping cooling ones. */
+  private choose(
+    all: readonly Deployment[],
+    tried: ReadonlySet<string>,
+    preferred: Deployment | undefined,
+  ): Deployment | undefined {
+    if (preferred && !this.isCooling(preferred)) return preferred;
+    const ready = all.filter((deployment) => !this.isCooling(deployment));
+    const untried = ready.filter((deployment) => !tried.has(deployment.id));
+    return weightedPick(untried.length > 0 ? untried : ready, this.random);
+  }
+
+  /**
+   * LiteLLM's backoff when no other deployment is left to try: the upstream's retry-after when
+   * it sent a short one, else 0.5 s doubling per retry, with jitter; never under `retry_after`.
+   */
+  private backoffMs(attempt: number, err: unknown): number {
+    const hinted = err instanceof UpstreamError ? err.retryAfterSeconds : null;
+    const base =
+      hinted !== null && hinted > 0 && hinted <= 60
+        ? hinted * 1000
+        : 500 * 2 ** attempt * (0.75 + this.random() * 0.25);
+    return Math.min(Math.max(base, this.settings.retryAfterMs), this.maxBackoffMs);
+  }
+
+  private noDeployments(group: string, all: readonly Deployment[]): GatewayError {
+    const until = Math.max(
+      ...all.map((deployment) => this.states.get(deployment.id)?.coolUntil ?? 0),
+    );
+    const seconds = Math.max(1, Math.ceil((until - this.now()) / 1000));
+    return new GatewayError(
+      429,
+      noDeploymentsType,
+      `No deployments available for selected model, Try again in ${seconds} seconds. Passed model=${group}.`,
+      "model",
+      { "retry-after": String(seconds) },
+    );
+  }
+
+  private isCooling(deployment: Deployment): boolean {
+    const state = this.states.get(deployment.id);
+    return state !== undefined && state.coolUntil > this.now();
+  }
+
+  /**
+   * Counts a failure against the deployment: a 429 takes it out of the rotation at once, other
+   * failures once more than `allowed_fails` happened within a minute. The only deployment of a
+   * group never cools down (LiteLLM too): there would be nothing left to answer.
+   */
+  private failed(
+    deployment: Deployment,
+    err: unknown,
+    failure: FailureClass,
+    groupSize: number,
+  ): void {
+    if (failure !== "transient" && failure !== "deployment") return;
+    if (groupSize <= 1) return;
+    const now = this.now();
+    let state = this.states.get(deployment.id);
+    if (!state || now - state.windowStart >= 60_000) {
+      state = { windowStart: now, fails: 0, coolUntil: state?.coolUntil ?? 0 };
+      this.states.set(deployment.id, state);
+    }
+    state.fails += 1;
+    const rateLimited = err instanceof UpstreamError && err.status === 429;
+    if (rateLimited || state.fails > this.settings.allowedFails) {
+      state.coolUntil = now + this.settings.cooldownMs;
+      state.fails = 0;
+      state.windowStart = now;
+      this.log?.warn(
+        {
+          model_group: deployment.modelName,
+          model_id: deployment.id,
+          cooldown_seconds: this.settings.cooldownMs / 1000,
+          reason: err instanceof Error ? redact(err.message, deployment.apiKey) : "failure",
+        },
+        "deployment cooling down",
+      );
+    }
+  }
+
+  /**
+   * One call to one deployment, bounded in time: `timeout` for a complete answer; for a stream,
+   * `stream_timeout` until its first chunk, then `timeout` for each gap between chunks.
+   */
+  private async attempt(deployment: Deployment, request: RouteRequest): Promise<ProviderReply> {
+    const provider = request.mock ? this.providers.mock : this.providers[deployment.provider];
+    const limitMs = request.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;
+    // One controller for the upstream call, aborted by the caller leaving or by our clock.
+    const upstream = new AbortController();
+    const follow = () => upstream.abort();
+    if (request.signal.aborted) upstream.abort();
+    else request.signal.addEventListener("abort", follow, { once: true });
+    const unfollow = () => request.signal.removeEventListener("abort", follow);
+    let timedOut = false;
+    const clock = setTimeout(() => {
+      timedOut = true;
+      upstream.abort();
+    }, limitMs);
+    let handedOver = false;
+    try {
+      const call = {
+        deployment,
+        route: request.route,
+        body: request.body,
+        stream: request.stream,
+        signal: upstream.signal,
+      };
+      const reply = await (request.send ? request.send(provider, call) : provider.send(call));
+      if (reply.type === "json") return reply;
+      const iterator = reply.events[Symbol.asyncIterator]();
+      const first = await iterator.next();
+      clearTimeout(clock);
+      handedOver = true;
+      return {
+        type: "stream",
+        events: continueStream(first, iterator, deployment, upstream, request.signal, unfollow),
+      };
+    } catch (err) {
+      // Whatever failed, nothing more is read from this attempt: release its connection.
+      upstream.abort();
+      if (timedOut && !request.signal.aborted) {
+        throw new UpstreamError(
+          "timeout",
+          `upstream of model ${deployment.modelName} did not ${request.stream ? "start streaming" : "answer"} within ${limitMs} ms`,
+        );
+      }
+      throw err;
+    } finally {
+      clearTimeout(clock);
+      if (!handedOver) unfollow();
+    }
+  }
+
+  /**
+   * The deployment's health, from its provider's own probe (a real call: a one-token chat for
+   * OpenAI-compatible servers and Bedrock, `/api/tags` for Ollama), bounded by `timeoutMs` and
+   * with the deployment's API key removed from any error text.
+   */
+  async probe(deployment: Deployment, timeoutMs: number): Promise<HealthResult> {
+    const limitMs = Math.min(deployment.timeoutMs, timeoutMs);
+    const limited = { ...deployment, timeoutMs: limitMs };
+    let clock: NodeJS.Timeout | undefined;
+    const late = new Promise<HealthResult>((resolve) => {
+      clock = setTimeout(
+        () => resolve({ healthy: false, error: `no answer within ${limitMs} ms` }),
+        limitMs + 1_000,
+      );
+    });
+    try {
+      const result = await Promise.race([
+        this.providers[deployment.provider].checkHealth(limited),
+        late,
+      ]);
+      return result.error === undefined
+        ? result
+        : { ...result, error: redact(result.error, deployment.apiKey) };
+    } catch (err) {
+      return {
+        healthy: false,
+        error: redact(err instanceof Error ? err.message : String(err), deployment.apiKey),
+      };
+    } finally {
+      clearTimeout(clock);
+    }
+  }
+}
+
+/**
+ * The rest of a stream whose first chunk has arrived. Each wait for the upstream's next chunk is
+ * bounded by the deployment's timeout (time spent waiting for the caller to read does not
+ * count); one timer per stream, re-armed lazily, rather than one per chunk.
+ */
+async function* continueStream(
+  first: IteratorResult<Uint8Array>,
+  iterator: AsyncIterator<Uint8Array>,
+  deployment: Deployment,
+  upstream: AbortController,
+  callerSignal: AbortSignal,
+  unfollow: () => void,
+): AsyncIterable<Uint8Array> {
+  let finished = first.done === true;
+  let waitingSince: number | null = null;
+  let timedOut = false;
+  let clock: NodeJS.Timeout | undefined;
+  const check = () => {
+    const waited = waitingSince === null ? 0 : performance.now() - waitingSince;
+    if (waited >= deployment.timeoutMs) {
+      timedOut = true;
+      upstream.abort();
+      return;
+    }
+    clock = setTimeout(check, deployment.timeoutMs - waited);
+  };
+  try {
+    if (finished) return;
+    yield first.value;
+    clock = setTimeout(check, deployment.timeoutMs);
+    for (;;) {
+      waitingSince = performance.now();
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (err) {
+        if (timedOut && !callerSignal.aborted) {
+          throw new UpstreamError(
+            "timeout",
+            `upstream of model ${deployment.modelName} sent nothing for ${deployment.timeoutMs} ms`,
+          );
+        }
+        throw err;
+      }
+      waitingSince = null;
+      if (next.done) {
+        finished = true;
+        return;
+      }
+      yield next.value;
+    }
+  } finally {
+    clearTimeout(clock);
+    unfollow();
+    // The caller stopped reading early: let the upstream go.
+    if (!finished) await iterator.return?.().catch(() => undefined);
+  }
+}
+
+/** Removes a secret from text that is about to be shown or logged (an upstream may echo it). */
+export function redact(text: string, secret: string | undefined): string {
+  if (!secret || secret.length < 4) return text;
+  return text.split(secret).join("[redacted]");
+}
