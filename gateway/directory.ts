@@ -22,6 +22,19 @@ export interface KeyContext {
 const unknownKeyTtlMs = 5_000;
 const unknownKeyLimit = 10_000;
 
+/** What an admin write changed, for other instances to forget their copy. */
+export type DirectoryChange =
+  | { kind: "key"; id: string }
+  | { kind: "user"; id: string }
+  | { kind: "team"; id: string }
+  | { kind: "member"; id: string };
+
+export interface DirectoryListener {
+  changed(change: DirectoryChange): void;
+  /** An admin set an account's spend to an absolute amount. */
+  spendSet(account: SpendAccount): void;
+}
+
 /**
  * The in-memory view of keys, users and teams that the request path reads, and the spend
  * accounts it writes. Rows are loaded from Postgres on first use and then kept; admin writes
@@ -38,6 +51,12 @@ export class Directory {
   private readonly accounts = new Map<string, SpendAccount>();
   private readonly dirty = new Set<SpendAccount>();
   private flushing: Promise<void> = Promise.resolve();
+  private listener: DirectoryListener | undefined;
+  /**
+   * True while budget periods are reset by a shared store (Redis) rather than by this process,
+   * so two instances never both start a new period.
+   */
+  periodsShared: () => boolean = () => false;
 
   constructor(
     private readonly sql: Sql,
@@ -80,7 +99,7 @@ export class Directory {
       this.unknownKeys.set(token, Date.now() + unknownKeyTtlMs);
       return undefined;
     }
-    this.putKey(key);
+    this.cacheKey(key);
     const user = key.user_id === null ? undefined : await this.loadUser(key.user_id);
     const team = key.team_id === null ? undefined : await this.loadTeam(key.team_id);
     const member = key.team_id !== null && key.user_id !== null ? await this.loadMember(key.team_id, key.user_id) : undefined;
@@ -104,7 +123,7 @@ export class Directory {
     const cached = this.users.get(userId);
     if (cached !== undefined) return cached ?? undefined;
     const row = await store.findUser(this.sql, userId);
-    this.putUser(userId, row);
+    this.cacheUser(userId, row);
     return row;
   }
 
@@ -112,7 +131,7 @@ export class Directory {
     const cached = this.teams.get(teamId);
     if (cached !== undefined) return cached ?? undefined;
     const row = await store.findTeam(this.sql, teamId);
-    this.putTeam(teamId, row);
+    this.cacheTeam(teamId, row);
     return row;
   }
 
@@ -121,11 +140,21 @@ export class Directory {
     const cached = this.members.get(name);
     if (cached !== undefined) return cached ?? undefined;
     const row = await store.findMember(this.sql, teamId, userId);
-    this.putMember(teamId, userId, row);
+    this.cacheMember(teamId, userId, row);
     return row;
   }
 
+  /** Hears of admin writes (the `put*`/`forget*` calls), to tell other instances. */
+  listen(listener: DirectoryListener): void {
+    this.listener = listener;
+  }
+
   putMember(teamId: string, userId: string, member: MemberRow | undefined): void {
+    this.cacheMember(teamId, userId, member);
+    this.listener?.changed({ kind: "member", id: memberId(teamId, userId) });
+  }
+
+  private cacheMember(teamId: string, userId: string, member: MemberRow | undefined): void {
     const name = memberId(teamId, userId);
     this.members.set(name, member ?? null);
     if (member) this.syncAccount("member", name, memberBudget(member));
@@ -134,17 +163,32 @@ export class Directory {
 
   /** Caches a key row written by an admin route, keeping the in-memory spend authoritative. */
   putKey(key: KeyRow): void {
+    this.cacheKey(key);
+    this.listener?.changed({ kind: "key", id: key.token });
+  }
+
+  private cacheKey(key: KeyRow): void {
     this.keys.set(key.token, key);
     this.unknownKeys.delete(key.token);
     this.syncAccount("key", key.token, key);
   }
 
   putUser(userId: string, user: UserRow | undefined): void {
+    this.cacheUser(userId, user);
+    this.listener?.changed({ kind: "user", id: userId });
+  }
+
+  private cacheUser(userId: string, user: UserRow | undefined): void {
     this.users.set(userId, user ?? null);
     if (user) this.syncAccount("user", userId, user);
   }
 
   putTeam(teamId: string, team: TeamRow | undefined): void {
+    this.cacheTeam(teamId, team);
+    this.listener?.changed({ kind: "team", id: teamId });
+  }
+
+  private cacheTeam(teamId: string, team: TeamRow | undefined): void {
     this.teams.set(teamId, team ?? null);
     if (team) this.syncAccount("team", teamId, team);
   }
@@ -152,11 +196,48 @@ export class Directory {
   forgetKey(token: string): void {
     this.keys.delete(token);
     this.dropAccount("key", token);
+    this.listener?.changed({ kind: "key", id: token });
   }
 
   forgetUser(userId: string): void {
     this.users.delete(userId);
     this.dropAccount("user", userId);
+    this.listener?.changed({ kind: "user", id: userId });
+  }
+
+  /**
+   * Another instance changed this row: drop the cached copy so the next request reads it from
+   * Postgres. Spend accounts stay, since they hold spend not yet flushed.
+   */
+  evict(change: DirectoryChange): void {
+    if (change.kind === "key") {
+      this.keys.delete(change.id);
+      this.unknownKeys.delete(change.id);
+    } else if (change.kind === "user") this.users.delete(change.id);
+    else if (change.kind === "team") this.teams.delete(change.id);
+    else this.members.delete(change.id);
+  }
+
+  /** Forgets every cached row, after missing other instances' changes (Redis was away). */
+  evictAll(): void {
+    this.keys.clear();
+    this.unknownKeys.clear();
+    this.users.clear();
+    this.teams.clear();
+    this.members.clear();
+  }
+
+  /** An admin's explicit spend for an account, written to Postgres as an absolute value. */
+  setSpend(account: SpendAccount, nanos: number): void {
+    account.setSpend(nanos);
+    this.touched(account);
+    this.listener?.spendSet(account);
+  }
+
+  /** Starts a new budget period if due, unless a shared store decides that (`periodsShared`). */
+  resetIfDue(account: SpendAccount, now: Date): void {
+    if (this.periodsShared()) return;
+    if (account.resetIfDue(now)) this.touched(account);
   }
 
   /** The spend account of an entity, created from its row's stored spend on first sight. */
@@ -204,6 +285,7 @@ export class Directory {
 
   /** Starts a new budget period on every account whose reset time has passed. */
   resetDueBudgets(now: Date): void {
+    if (this.periodsShared()) return;
     for (const account of this.accounts.values()) {
       if (account.resetIfDue(now)) this.dirty.add(account);
     }

@@ -11,6 +11,9 @@ export const gatewayEnvSchema = z.object({
   GATEWAY_HOST: envFields.GATEWAY_HOST,
   GATEWAY_ADMIN_HOST: envFields.GATEWAY_ADMIN_HOST,
   LOG_LEVEL: envFields.LOG_LEVEL,
+  REDIS_URL: envFields.REDIS_URL,
+  // Keys of this deployment in a Redis shared with others (or with parallel test runs).
+  REDIS_KEY_PREFIX: z.string().min(1).max(100).default("creditgate:"),
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;

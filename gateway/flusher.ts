@@ -1,20 +1,22 @@
 import type { Sql } from "../lib/db/client";
 import type { Directory } from "./directory";
 import type { Logger } from "./log";
-import { insertSpendLogs, type NewSpendLog } from "./store";
+import { insertSpendLogs, spendLogJson, type NewSpendLog } from "./store";
 
 // Past this many unwritten rows a flush starts at once rather than at the next tick.
 const eagerFlushRows = 1_000;
-// While Postgres is down rows wait in memory; beyond this many the oldest are dropped (and
-// logged), so an outage cannot exhaust memory. Key, user and team spend is never dropped.
-const maxQueuedRows = 500_000;
+// While Postgres is down rows wait in memory; beyond this many (~100 MB, well inside the 512 MB
+// heap `npm run gateway` allows) the oldest are dropped and logged, so an outage cannot exhaust
+// memory. Key, user and team spend is never dropped: it lives on the accounts, not in rows.
+const maxQueuedRows = 100_000;
 
 /**
  * Writes spend to Postgres in batches: the key/user/team spend the directory accumulated and
  * one spend-log row per request. Runs every `proxy_batch_write_at` seconds and at shutdown.
  */
 export class SpendFlusher {
-  private logs: NewSpendLog[] = [];
+  // Rows as JSON (spendLogJson), waiting for the next batch.
+  private logs: string[] = [];
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> = Promise.resolve();
 
@@ -27,7 +29,7 @@ export class SpendFlusher {
 
   add(row: NewSpendLog): void {
     if (!this.keepLogs) return;
-    this.logs.push(row);
+    this.logs.push(spendLogJson(row));
     if (this.logs.length === eagerFlushRows) void this.flush();
   }
 

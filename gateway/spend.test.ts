@@ -39,4 +39,35 @@ describe("a spend account", () => {
     expect(write).toMatchObject({ absolute: true, nanos: 7 });
     expect(write.budgetResetAt?.toISOString()).toBe("2026-01-02T00:00:00.000Z");
   });
+
+  it("an absolute write counts only this process's spend, whatever total a shared store reports", () => {
+    const account = new SpendAccount("key", "k", 500);
+    account.startPeriod(new Date("2026-01-02T00:00:00Z"));
+    account.record(7);
+    // Redis reports the shared total, other instances' spend included: not ours to write.
+    account.spentNanos = 1_000;
+    expect(account.takeFlush()).toMatchObject({ absolute: true, nanos: 7 });
+  });
+
+  it("a failed absolute write is retried with the spend recorded after it, unless a newer one replaced it", () => {
+    const account = new SpendAccount("key", "k", 0);
+    account.setSpend(50);
+    const failed = account.takeFlush();
+    account.record(3);
+    account.restoreFlush(failed);
+    expect(account.takeFlush()).toMatchObject({ absolute: true, nanos: 53 });
+    account.setSpend(10);
+    const older = account.takeFlush();
+    account.setSpend(20);
+    account.restoreFlush(older);
+    expect(account.takeFlush()).toMatchObject({ absolute: true, nanos: 20 });
+  });
+
+  it("a period another instance started drops this instance's unflushed spend of the old one", () => {
+    const account = new SpendAccount("key", "k", 0);
+    account.record(40);
+    account.adoptPeriod(new Date("2026-01-02T00:00:00Z"));
+    account.record(2);
+    expect(account.takeFlush()).toMatchObject({ absolute: false, nanos: 2 });
+  });
 });

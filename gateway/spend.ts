@@ -51,9 +51,10 @@ export function costNanos(usage: Usage, prices: Prices): number {
 /**
  * The spend of one budget-bearing thing (a key, a user or a team) as this process knows it.
  *
- * `spentNanos` is authoritative here; Postgres learns it by flushes: the `unflushedNanos`
- * increments, or the absolute value after a reset or an admin's explicit change, so a flush
- * racing a reset can never add pre-reset spend onto the new period.
+ * `spentNanos` is this process's view of the total (with Redis, the shared total as last seen);
+ * Postgres learns this process's own part by flushes: the `unflushedNanos` increments, or the
+ * absolute value after a reset or an admin's explicit change plus what was recorded since, so a
+ * flush racing a reset can never add pre-reset spend onto the new period.
  *
  * `reservedNanos` is the worst-case cost of requests in flight: the budget check counts it as
  * spent, so concurrent requests cannot all pass on the same remaining amount.
@@ -63,6 +64,8 @@ export class SpendAccount {
   reservedNanos = 0;
   unflushedNanos = 0;
   writeAbsolute = false;
+  /** The absolute amount the next flush writes (plus `unflushedNanos`) when `writeAbsolute`. */
+  private absoluteNanos = 0;
   maxBudgetNanos: number | null = null;
   budgetDuration: string | null = null;
   budgetResetAt: Date | null = null;
@@ -88,15 +91,31 @@ export class SpendAccount {
   /** Starts a new budget period when the reset time has passed; true if it did. */
   resetIfDue(now: Date): boolean {
     if (!this.budgetResetAt || now.getTime() < this.budgetResetAt.getTime()) return false;
-    this.spentNanos = 0;
-    this.unflushedNanos = 0;
-    this.writeAbsolute = true;
-    this.budgetResetAt = budgetResetAt(this.budgetDuration, now);
+    this.startPeriod(budgetResetAt(this.budgetDuration, now));
     return true;
+  }
+
+  /**
+   * A new period that a shared store (Redis) started on this instance's request: this instance
+   * writes the zero to Postgres, once for all instances.
+   */
+  startPeriod(resetAt: Date | null): void {
+    this.setSpend(0);
+    this.budgetResetAt = resetAt;
+  }
+
+  /**
+   * A new period another instance started: spend recorded here in the old period is dropped
+   * from the next flush, as a local reset drops it, and the other instance writes the zero.
+   */
+  adoptPeriod(resetAt: Date | null): void {
+    this.unflushedNanos = 0;
+    this.budgetResetAt = resetAt;
   }
 
   setSpend(nanos: number): void {
     this.spentNanos = nanos;
+    this.absoluteNanos = nanos;
     this.unflushedNanos = 0;
     this.writeAbsolute = true;
   }
@@ -109,7 +128,13 @@ export class SpendAccount {
   /** Takes what the next flush must write, leaving the account clean until new spend arrives. */
   takeFlush(): SpendWrite {
     const write: SpendWrite = this.writeAbsolute
-      ? { kind: this.kind, id: this.id, absolute: true, nanos: this.spentNanos, budgetResetAt: this.budgetResetAt }
+      ? {
+          kind: this.kind,
+          id: this.id,
+          absolute: true,
+          nanos: this.absoluteNanos + this.unflushedNanos,
+          budgetResetAt: this.budgetResetAt,
+        }
       : { kind: this.kind, id: this.id, absolute: false, nanos: this.unflushedNanos, budgetResetAt: this.budgetResetAt };
     this.unflushedNanos = 0;
     this.writeAbsolute = false;
@@ -119,6 +144,10 @@ export class SpendAccount {
   /** Puts back a write that did not reach Postgres, so it is retried with the next flush. */
   restoreFlush(write: SpendWrite): void {
     if (write.absolute) {
+      // A newer absolute value (set since the write was taken) supersedes this one; otherwise
+      // spend recorded since is in `unflushedNanos` and adds to it.
+      if (this.writeAbsolute) return;
+      this.absoluteNanos = write.nanos;
       this.writeAbsolute = true;
       return;
     }

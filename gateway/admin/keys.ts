@@ -193,9 +193,7 @@ async function writeKey(gateway: Gateway, token: string, changes: store.Columns)
 }
 
 function setSpend(gateway: Gateway, row: KeyRow, spendDollars: number): void {
-  const account = gateway.directory.account("key", row.token, row);
-  account.setSpend(dollarsToNanos(spendDollars));
-  gateway.directory.touched(account);
+  gateway.directory.setSpend(gateway.directory.account("key", row.token, row), dollarsToNanos(spendDollars));
 }
 
 async function setBlocked(call: RouteCall, blocked: boolean) {

@@ -221,9 +221,7 @@ async function updateUser(call: RouteCall) {
   if (!row) throw notFound(`User not found, passed user_id=${existing.user_id}`, "user_id");
   gateway.directory.putUser(row.user_id, row);
   if (request.spend !== undefined) {
-    const account = gateway.directory.account("user", row.user_id, row);
-    account.setSpend(dollarsToNanos(request.spend));
-    gateway.directory.touched(account);
+    gateway.directory.setSpend(gateway.directory.account("user", row.user_id, row), dollarsToNanos(request.spend));
   }
   const teams = await store.teamIdsOfUser(gateway.sql, row.user_id);
   return { user_id: row.user_id, data: userView(gateway, row, teams), updated_by: callerName(call.caller) };

@@ -1,0 +1,155 @@
+import type { Directory } from "./directory";
+import { GatewayError } from "./errors";
+import { isRefusal, type LimitRefusal, type LimitSubject, type RateLimiter } from "./limits";
+import { nanosToDollars, type SpendAccount } from "./spend";
+
+/**
+ * Admission and settlement of one LLM request: the budget checks with their worst-case
+ * reservations and the rpm/tpm/parallel limits, then the real cost and tokens once it is done.
+ * Behind this interface because the counters live either in this process (`LocalAdmitter`) or
+ * in Redis, shared by every gateway instance (`redis/admitter.ts`).
+ */
+
+export interface BudgetCheck {
+  account: SpendAccount;
+  /** How a refusal names it: `Key=…`, `Team=…`, `User=…`, `Proxy=global`. */
+  name: string;
+}
+
+export interface AdmissionRequest {
+  /** Checked in this order; accounts without a max budget are only recorded on. */
+  budgets: BudgetCheck[];
+  worstCaseNanos: number;
+  subjects: LimitSubject[];
+  now: Date;
+}
+
+export interface Reservation {
+  account: SpendAccount;
+  nanos: number;
+}
+
+export interface Admission {
+  reservations: Reservation[];
+  subjects: LimitSubject[];
+  headers: Record<string, string>;
+  /** Where the reservations and the parallel slots were taken, so settlement gives them back there. */
+  place: "local" | "shared";
+}
+
+export interface Settlement {
+  costNanos: number;
+  tokens: number;
+  /** Every account the cost is recorded on (proxy, key, user, team, membership). */
+  accounts: SpendAccount[];
+}
+
+export type SharingState = "off" | "connected" | "unavailable";
+
+export interface Admitter {
+  /** Throws a 402 `budget_exceeded` or a 429 `rate_limit_error` GatewayError when refused. */
+  admit(request: AdmissionRequest): Admission | Promise<Admission>;
+  /** Gives back the reservations and the parallel slot, and records cost and tokens. */
+  settle(admission: Admission, settlement: Settlement): void;
+  /** Whether counters are shared with other instances right now. */
+  readonly sharing: SharingState;
+  close(): Promise<void>;
+}
+
+export const noAdmission: Admission = { reservations: [], subjects: [], headers: {}, place: "local" };
+
+export function budgetExceeded(name: string, spentNanos: number, maxNanos: number): GatewayError {
+  return new GatewayError(
+    402,
+    "budget_exceeded",
+    `Budget has been exceeded! ${name} Current cost: ${nanosToDollars(spentNanos)}, Max budget: ${nanosToDollars(maxNanos)}`,
+  );
+}
+
+function utcStamp(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19).replace("T", " ")} UTC`;
+}
+
+export function rateLimited(refusal: LimitRefusal, now: number): GatewayError {
+  const { subject, kind, limit, resetAt } = refusal;
+  const retryAfter = Math.max(1, Math.ceil((resetAt - now) / 1000));
+  const headers = {
+    "retry-after": String(retryAfter),
+    rate_limit_type: kind,
+    reset_at: utcStamp(resetAt),
+    [`x-ratelimit-${subject.descriptor}-limit-${kind}`]: String(limit),
+    [`x-ratelimit-${subject.descriptor}-remaining-${kind}`]: "0",
+    [`x-ratelimit-reset-${kind}`]: `${retryAfter}s`,
+  };
+  return new GatewayError(
+    429,
+    "rate_limit_error",
+    `Rate limit exceeded for ${subject.descriptor}: ${subject.id}. Limit type: ${kind}. Current limit: ${limit}, Remaining: 0. Limit resets at: ${utcStamp(resetAt)}`,
+    null,
+    headers,
+  );
+}
+
+/**
+ * Counters in this process: what one instance alone, or an instance that cannot reach Redis,
+ * enforces. Admission is synchronous, so no other request interleaves between check and reserve.
+ */
+export class LocalAdmitter implements Admitter {
+  readonly sharing: SharingState = "off";
+
+  constructor(
+    private readonly directory: Directory,
+    private readonly limiter: RateLimiter,
+  ) {}
+
+  admit(request: AdmissionRequest): Admission {
+    const reservations = this.reserveBudgets(request);
+    const result = this.limiter.admit(request.subjects, request.now.getTime());
+    if (isRefusal(result)) {
+      release(reservations);
+      throw rateLimited(result, request.now.getTime());
+    }
+    return { reservations, subjects: request.subjects, headers: result.headers, place: "local" };
+  }
+
+  private reserveBudgets({ budgets, worstCaseNanos, now }: AdmissionRequest): Reservation[] {
+    for (const { account, name } of budgets) {
+      this.directory.resetIfDue(account, now);
+      const max = account.maxBudgetNanos;
+      if (max === null) continue;
+      if (account.spentNanos + account.reservedNanos >= max) throw budgetExceeded(name, account.spentNanos, max);
+    }
+    const reservations: Reservation[] = [];
+    for (const { account } of budgets) {
+      const max = account.maxBudgetNanos;
+      if (max === null) continue;
+      // A nearly spent budget still admits one request, reserving only what is left: the
+      // overspend is then at most that one request's cost beyond its reservation.
+      const nanos = Math.min(worstCaseNanos, max - account.spentNanos - account.reservedNanos);
+      account.reservedNanos += nanos;
+      reservations.push({ account, nanos });
+    }
+    return reservations;
+  }
+
+  settle(admission: Admission, settlement: Settlement): void {
+    release(admission.reservations);
+    this.limiter.finish(admission.subjects, settlement.tokens, Date.now());
+    recordSpend(this.directory, settlement);
+  }
+
+  async close(): Promise<void> {}
+}
+
+export function release(reservations: readonly Reservation[]): void {
+  for (const { account, nanos } of reservations) account.reservedNanos -= nanos;
+}
+
+/** Adds the cost to each account and marks it for the next flush to Postgres. */
+export function recordSpend(directory: Directory, { costNanos, accounts }: Settlement): void {
+  if (costNanos <= 0) return;
+  for (const account of accounts) {
+    account.record(costNanos);
+    directory.touched(account);
+  }
+}

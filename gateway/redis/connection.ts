@@ -1,0 +1,95 @@
+import { Redis, type Result } from "ioredis";
+import type { Logger } from "../log";
+import { admitScript, reconcileScript, setSpendScript, settleScript } from "./scripts";
+
+declare module "ioredis" {
+  interface RedisCommander<Context> {
+    creditgateAdmit(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
+    creditgateSettle(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
+    creditgateReconcile(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
+    creditgateSetSpend(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
+  }
+}
+
+/** REDIS_URL as it may be logged: without its password or user name. */
+export function redactRedisUrl(value: string): string {
+  try {
+    const url = new URL(value);
+    if (url.password) url.password = "***";
+    if (url.username) url.username = "***";
+    return url.toString();
+  } catch {
+    return "(unparseable REDIS_URL)";
+  }
+}
+
+// A request must not wait on a Redis that stopped answering: past this it is admitted in memory.
+const commandTimeoutMs = 1_000;
+
+/**
+ * The gateway's two connections to Redis: one for commands (scripts run with EVALSHA, loaded on
+ * first use) and one subscribed to invalidations. Both reconnect forever with a capped backoff.
+ * Commands fail at once while disconnected (no offline queue), so the caller falls back to its
+ * in-memory counters instead of queueing behind an outage. The outage and the recovery are each
+ * logged once.
+ */
+export class RedisConnection {
+  readonly client: Redis;
+  readonly subscriber: Redis;
+  private down = false;
+  private readonly upListeners: (() => void)[] = [];
+
+  constructor(
+    url: string,
+    private readonly log: Logger,
+  ) {
+    const retryStrategy = (attempt: number) => Math.min(100 * attempt, 1_000);
+    this.client = new Redis(url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      commandTimeout: commandTimeoutMs,
+      connectTimeout: 2_000,
+      retryStrategy,
+    });
+    this.client.defineCommand("creditgateAdmit", { lua: admitScript });
+    this.client.defineCommand("creditgateSettle", { lua: settleScript });
+    this.client.defineCommand("creditgateReconcile", { lua: reconcileScript });
+    this.client.defineCommand("creditgateSetSpend", { lua: setSpendScript });
+    // The subscriber resubscribes by itself after a reconnect (ioredis' autoResubscribe).
+    this.subscriber = new Redis(url, { connectTimeout: 2_000, retryStrategy, maxRetriesPerRequest: null });
+    this.client.on("ready", () => this.becameUp());
+    this.client.on("error", (err: Error) => this.becameDown(err.message));
+    this.client.on("close", () => this.becameDown("connection closed"));
+    // Errors of the subscriber are the same outage; its listener only keeps them from being thrown.
+    this.subscriber.on("error", () => {});
+  }
+
+  get up(): boolean {
+    return this.client.status === "ready";
+  }
+
+  /** Called on every (re)connection, including the first. */
+  onUp(listener: () => void): void {
+    this.upListeners.push(listener);
+  }
+
+  private becameUp(): void {
+    if (this.down) this.log.info("Redis reachable again: rate limits and budgets are shared across instances again");
+    this.down = false;
+    for (const listener of this.upListeners) listener();
+  }
+
+  private becameDown(reason: string): void {
+    if (this.down) return;
+    this.down = true;
+    this.log.warn(
+      { reason },
+      "Redis unreachable: rate limits and budgets are counted per instance until it returns",
+    );
+  }
+
+  async close(): Promise<void> {
+    this.subscriber.disconnect();
+    await this.client.quit().catch(() => this.client.disconnect());
+  }
+}
