@@ -1,4 +1,6 @@
 import { Command, CommanderError } from "commander";
+import pino from "pino";
+import { createAppLogger } from "../lib/log";
 import { registerAddUser } from "./commands/add-user";
 import { registerAdminCommands } from "./commands/admin";
 import { registerBulkOnboard } from "./commands/bulk-onboard";
@@ -60,8 +62,22 @@ function redacted(message: string): string {
   return masterKey && masterKey.length >= 8 ? oneLine.split(masterKey).join("sk-***") : oneLine;
 }
 
+/**
+ * One failure, one line on stderr: for people a sentence; with LOG_FORMAT=json a pino JSON line
+ * (the same format and redaction as the app's and the worker's logs) for log collectors.
+ */
+function reportFailure(message: string, exitCode: number, json: boolean): number {
+  if (json) {
+    createAppLogger({ level: "error", service: "cli" }, pino.destination({ dest: 2, sync: true })).error({ exitCode }, redacted(message));
+  } else {
+    process.stderr.write(`creditgate: ${redacted(message)}\n`);
+  }
+  return exitCode;
+}
+
 /** One place turns every failure into one line on stderr and an exit code. */
 async function main(argv: string[]): Promise<number> {
+  const json = process.env.LOG_FORMAT === "json";
   try {
     await program.parseAsync(argv);
     return exitCodes.ok;
@@ -70,12 +86,8 @@ async function main(argv: string[]): Promise<number> {
       // Help and version exit through here with code 0; usage mistakes with a message already printed.
       return err.exitCode === 0 ? exitCodes.ok : exitCodes.usage;
     }
-    if (err instanceof CliError) {
-      process.stderr.write(`creditgate: ${redacted(err.message)}\n`);
-      return err.exitCode;
-    }
-    process.stderr.write(`creditgate: ${redacted(err instanceof Error ? err.message : String(err))}\n`);
-    return exitCodes.failure;
+    if (err instanceof CliError) return reportFailure(err.message, err.exitCode, json);
+    return reportFailure(err instanceof Error ? err.message : String(err), exitCodes.failure, json);
   }
 }
 

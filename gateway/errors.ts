@@ -40,13 +40,13 @@ export function errorBody(err: GatewayError): string {
   });
 }
 
-/** Writes `err` as the response, unless the response has already begun (a stream). */
-export function sendError(res: ServerResponse, err: GatewayError): void {
+/** Writes `err` as the response (in `format`'s shape), unless the response has already begun (a stream). */
+export function sendError(res: ServerResponse, err: GatewayError, format: (err: GatewayError) => string = errorBody): void {
   if (res.headersSent) {
     res.end();
     return;
   }
-  const body = errorBody(err);
+  const body = format(err);
   res.writeHead(err.status, {
     ...err.headers,
     "content-type": "application/json",

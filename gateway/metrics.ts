@@ -24,10 +24,19 @@ export interface RequestLabels {
   end_user: string;
 }
 
+/** Tokens and cost of one request, as the spend log records them. */
+export interface MeteredUsage {
+  promptTokens: number;
+  completionTokens: number;
+  spendDollars: number;
+}
+
 /** The labelled series of one (key, model) pair, resolved once instead of hashing labels per request. */
 interface Series {
   succeeded: ReturnType<Counter["labels"]>;
   tokens: ReturnType<Counter["labels"]>;
+  inputTokens: ReturnType<Counter["labels"]>;
+  outputTokens: ReturnType<Counter["labels"]>;
   spend: ReturnType<Counter["labels"]>;
   llmApiLatency: ReturnType<Histogram["labels"]>;
   requestTotalLatency: ReturnType<Histogram["labels"]>;
@@ -57,6 +66,20 @@ export class GatewayMetrics {
   private readonly totalTokens = new Counter({
     name: "litellm_total_tokens_metric_total",
     help: "Total number of input + output tokens from LLM requests",
+    labelNames: [...requestLabels, "model"],
+    registers: [this.registry],
+  });
+
+  private readonly inputTokens = new Counter({
+    name: "litellm_input_tokens_metric_total",
+    help: "Total number of input tokens from LLM requests",
+    labelNames: [...requestLabels, "model"],
+    registers: [this.registry],
+  });
+
+  private readonly outputTokens = new Counter({
+    name: "litellm_output_tokens_metric_total",
+    help: "Total number of output tokens from LLM requests",
     labelNames: [...requestLabels, "model"],
     registers: [this.registry],
   });
@@ -111,6 +134,8 @@ export class GatewayMetrics {
       found = {
         succeeded: this.totalRequests.labels({ ...labels, status_code: "200" }),
         tokens: this.totalTokens.labels({ ...labels, model }),
+        inputTokens: this.inputTokens.labels({ ...labels, model }),
+        outputTokens: this.outputTokens.labels({ ...labels, model }),
         spend: this.spend.labels({ ...spendLabels, model }),
         llmApiLatency: this.llmApiLatency.labels({ ...labels, model }),
         requestTotalLatency: this.requestTotalLatency.labels({ ...labels, model }),
@@ -121,11 +146,13 @@ export class GatewayMetrics {
   }
 
   /** A successful request: its count, tokens, spend and latencies in one call. */
-  succeeded(labels: RequestLabels, model: string, usage: { tokens: number; spendDollars: number } | null, upstreamSeconds: number, totalSeconds: number): void {
+  succeeded(labels: RequestLabels, model: string, usage: MeteredUsage | null, upstreamSeconds: number, totalSeconds: number): void {
     const series = this.seriesOf(labels, model);
     series.succeeded.inc();
     if (usage) {
-      series.tokens.inc(usage.tokens);
+      series.tokens.inc(usage.promptTokens + usage.completionTokens);
+      series.inputTokens.inc(usage.promptTokens);
+      series.outputTokens.inc(usage.completionTokens);
       series.spend.inc(usage.spendDollars);
     }
     series.llmApiLatency.observe(upstreamSeconds);
@@ -137,10 +164,12 @@ export class GatewayMetrics {
     this.failedRequests.inc({ ...labels, exception_status: String(statusCode), exception_class: exceptionClass });
   }
 
-  usage(labels: RequestLabels, model: string, tokens: number, spendDollars: number): void {
-    this.totalTokens.inc({ ...labels, model }, tokens);
-    const { requested_model: _requested, ...spendLabels } = labels;
-    this.spend.inc({ ...spendLabels, model }, spendDollars);
+  usage(labels: RequestLabels, model: string, usage: MeteredUsage): void {
+    const series = this.seriesOf(labels, model);
+    series.tokens.inc(usage.promptTokens + usage.completionTokens);
+    series.inputTokens.inc(usage.promptTokens);
+    series.outputTokens.inc(usage.completionTokens);
+    series.spend.inc(usage.spendDollars);
   }
 
   latency(labels: RequestLabels, model: string, upstreamSeconds: number, totalSeconds: number): void {

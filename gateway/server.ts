@@ -9,7 +9,9 @@ import type { Gateway } from "./context";
 import { GatewayError, internalError, sendError } from "./errors";
 import { parseJsonObject, pathOf, queryOf, readBody, sendJson } from "./http";
 import { handleLlmRequest } from "./llm";
+import { MessagesDialect } from "./messages";
 import type { LlmRoute } from "./providers/types";
+import { beginRequest } from "./request-log";
 import { ok, type Route, type RouteCall } from "./routes";
 
 export const gatewayVersion = "creditgate-gateway/0.1.0";
@@ -25,6 +27,17 @@ function llmRoute(route: LlmRoute): Route {
     },
   };
 }
+
+// Anthropic's format (Claude Code and the Anthropic SDKs), through the same checks.
+const messagesRoute: Route = {
+  method: "POST",
+  access: "none",
+  public: true,
+  handle: async (call) => {
+    await handleLlmRequest(call.gateway, call.req, call.res, "chat", call.path, new MessagesDialect(call.req.headers));
+    return "written";
+  },
+};
 
 const liveliness: Route = {
   method: "GET",
@@ -48,9 +61,11 @@ const healthRoutes: Record<string, Route> = {
         body: {
           status: ready ? "connected" : "unhealthy",
           db,
-          cache: null,
+          cache: call.gateway.admitter.sharing === "off" ? null : "redis",
+          // Whether rate limits and budgets are shared with other instances right now.
+          shared_limits: call.gateway.admitter.sharing,
           litellm_version: gatewayVersion,
-          success_callbacks: [],
+          success_callbacks: call.gateway.tracer.enabled ? ["langfuse"] : [],
           last_updated: new Date().toISOString(),
         },
       };
@@ -107,6 +122,8 @@ export const routes: Record<string, Route> = {
   "/completions": llmRoute("completion"),
   "/v1/embeddings": llmRoute("embedding"),
   "/embeddings": llmRoute("embedding"),
+  "/v1/messages": messagesRoute,
+  "/anthropic/v1/messages": messagesRoute,
   ...modelRoutes,
   ...healthRoutes,
   ...keyRoutes,
@@ -151,6 +168,7 @@ async function dispatch(gateway: Gateway, kind: ListenerKind, req: IncomingMessa
 
 export function createListener(gateway: Gateway, kind: ListenerKind): Server {
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
+    beginRequest(gateway.log, req, res);
     dispatch(gateway, kind, req, res).catch((err: unknown) => {
       if (err instanceof GatewayError) {
         sendError(res, err);

@@ -10,7 +10,7 @@ import { memberId, nanosToDollars, type SpendAccount } from "./spend";
 const iso = (date: Date | null) => (date ? date.toISOString() : null);
 
 function current(gateway: Gateway, account: SpendAccount): { spend: number; budget_reset_at: string | null } {
-  if (account.resetIfDue(new Date())) gateway.directory.touched(account);
+  gateway.directory.resetIfDue(account, new Date());
   return { spend: nanosToDollars(account.spentNanos), budget_reset_at: iso(account.budgetResetAt) };
 }
 

@@ -68,6 +68,11 @@ export const envFields = {
   GATEWAY_HOST: z.string().min(1).default("0.0.0.0"),
   GATEWAY_ADMIN_HOST: z.string().min(1).default("127.0.0.1"),
   LOG_LEVEL: z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+  // Optional bearer token for GET /api/metrics; unset, the endpoint is open (keep it private).
+  METRICS_TOKEN: z.string().min(16, "must be at least 16 characters").optional(),
+  // The worker's own Prometheus endpoint (GET /metrics); unset, the worker serves none.
+  WORKER_METRICS_PORT: port.optional(),
+  WORKER_METRICS_HOST: z.string().min(1).default("127.0.0.1"),
 } as const;
 
 export const appEnvSchema = z
@@ -94,6 +99,7 @@ export const appEnvSchema = z
     ADMIN_EMAILS: envFields.ADMIN_EMAILS,
     PORT: envFields.PORT,
     LOG_LEVEL: envFields.LOG_LEVEL,
+    METRICS_TOKEN: envFields.METRICS_TOKEN,
   })
   .superRefine((env, ctx) => {
     if (env.AUTH_MODE === "local" && !env.AUTH_JWT_SECRET) {

@@ -1,4 +1,5 @@
 import type { Sql } from "./db/client";
+import { currentRequestId } from "./request-id";
 
 export type PartState = { ok: true; latencyMs: number } | { ok: false; error: string };
 
@@ -37,7 +38,11 @@ export async function checkHealth(
     }),
     gatewayUrl
       ? timed(async () => {
-          const response = await fetch(`${gatewayUrl}/health/liveliness`, { signal: AbortSignal.timeout(timeoutMs) });
+          const requestId = currentRequestId();
+          const response = await fetch(`${gatewayUrl}/health/liveliness`, {
+            signal: AbortSignal.timeout(timeoutMs),
+            headers: requestId ? { "x-request-id": requestId } : {},
+          });
           if (!response.ok) throw new Error(`gateway answered ${response.status}`);
         })
       : Promise.resolve({ ok: false as const, error: "not configured" as const }),

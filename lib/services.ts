@@ -7,6 +7,7 @@ import { appEnv, type AppEnv } from "./env";
 import { ApiError } from "./http/errors";
 import { createModelCatalog, type KeyServices } from "./keys/manage";
 import { log } from "./log";
+import { reportBreaker } from "./metrics";
 import { createSyncContext } from "./sync/context";
 import type { SyncContext } from "./sync/push";
 
@@ -41,6 +42,7 @@ function keyServices(env: AppEnv, sql: Sql): KeyServices | null {
     // A request waits briefly for its immediate push; the worker retries what does not make it.
     requestTimeoutMs: 2_000,
   });
+  reportBreaker(sync.breaker.state);
   return { sql, sync, models: createModelCatalog(sync.client), keyEncryptionSecret: env.KEY_ENCRYPTION_SECRET };
 }
 

@@ -7,6 +7,8 @@ import { z } from "zod";
 import { createDb } from "../lib/db/client";
 import { envFields, exitOnEnvError, parseEnv } from "../lib/env";
 import { log } from "../lib/log";
+import { reportBreaker } from "../lib/metrics";
+import { startMetricsServer } from "../lib/metrics/server";
 import { createSyncContext } from "../lib/sync/context";
 import { startSyncWorker } from "../lib/sync/worker";
 import { startUsageImporter } from "../lib/analytics/import";
@@ -34,6 +36,9 @@ const workerEnvSchema = z.object({
   PAYMENTS_PACKS: envFields.PAYMENTS_PACKS,
   PAYMENTS_MIN_CREDITS: envFields.PAYMENTS_MIN_CREDITS,
   PAYMENTS_MAX_CREDITS: envFields.PAYMENTS_MAX_CREDITS,
+  WORKER_METRICS_PORT: envFields.WORKER_METRICS_PORT,
+  WORKER_METRICS_HOST: envFields.WORKER_METRICS_HOST,
+  METRICS_TOKEN: envFields.METRICS_TOKEN,
 });
 
 async function main() {
@@ -52,12 +57,24 @@ async function main() {
     keyEncryptionSecret: env.KEY_ENCRYPTION_SECRET,
     leaseSeconds: env.SYNC_LEASE_SECONDS,
   });
+  reportBreaker(ctx.breaker.state);
+  const metrics = env.WORKER_METRICS_PORT
+    ? await startMetricsServer({ port: env.WORKER_METRICS_PORT, host: env.WORKER_METRICS_HOST, token: env.METRICS_TOKEN })
+    : null;
   const worker = startSyncWorker(ctx, { idleMs: env.SYNC_IDLE_MS });
   const importer = startUsageImporter({ sql, client: ctx.client, log: log.child({ component: "usage-import" }) }, { intervalMs: env.USAGE_IMPORT_INTERVAL_MS });
   const reconciler = startReconciler(env, sql);
-  log.info({ gateway: ctx.client.baseUrl, reconcilingPayments: reconciler !== null }, "sync worker started");
+  log.info(
+    {
+      gateway: ctx.client.baseUrl,
+      reconcilingPayments: reconciler !== null,
+      metrics: env.WORKER_METRICS_PORT ? `http://${env.WORKER_METRICS_HOST}:${env.WORKER_METRICS_PORT}/metrics` : null,
+    },
+    "sync worker started",
+  );
   const stop = async () => {
     if (reconciler) clearInterval(reconciler);
+    metrics?.close();
     await Promise.all([worker.stop(), importer.stop()]);
     await ctx.client.close();
     await sql.end({ timeout: 5 });

@@ -1,8 +1,9 @@
-import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { requestCookieJar, serializeCookie } from "../auth/cookies";
 import type { CookieJar, CookieToSet } from "../auth/types";
 import { log } from "../log";
+import { recordHttpRequest } from "../metrics";
+import { newRequestId, sanitizeRequestId, withRequestId } from "../request-id";
 import { ApiError } from "./errors";
 
 export interface RequestContext {
@@ -15,31 +16,67 @@ export function json(body: unknown, init: { status?: number; headers?: HeadersIn
   return Response.json(body, { status: init.status ?? 200, headers: init.headers });
 }
 
+/** What Next.js passes a route handler besides the request: the dynamic segments' values. */
+export interface RouteSegments {
+  params?: Promise<Record<string, string | string[] | undefined>>;
+}
+
 /**
  * Wraps a route handler: one request id per request (taken from `x-request-id` when a proxy set
- * it), ApiErrors answered as `{"error":{type,message,request_id}}` with their status, anything
- * else logged with its stack and answered with a generic 500 that reveals nothing.
+ * it, and carried by async context to every log line and gateway call made for it), ApiErrors
+ * answered as `{"error":{type,message,request_id}}` with their status, anything else logged with
+ * its stack and answered with a generic 500 that reveals nothing. Each request is logged once
+ * and timed under its route pattern (`/api/x/[id]`), never its raw URL.
  */
 export function route(handler: (request: Request, ctx: RequestContext) => Promise<Response>) {
-  return async (request: Request): Promise<Response> => {
-    const ctx: RequestContext = {
-      requestId: sanitizeRequestId(request.headers.get("x-request-id")) ?? randomUUID(),
-      cookies: requestCookieJar(request.headers.get("cookie")),
-    };
-    let response: Response;
-    try {
-      response = await handler(request, ctx);
-    } catch (err) {
-      response = errorResponse(err, ctx.requestId, request);
-    }
-    response.headers.set("x-request-id", ctx.requestId);
-    for (const cookie of ctx.cookies.toSet) response.headers.append("set-cookie", serializeCookie(cookie));
-    return response;
+  return async (request: Request, segments?: RouteSegments): Promise<Response> => {
+    const started = performance.now();
+    const requestId = sanitizeRequestId(request.headers.get("x-request-id")) ?? newRequestId();
+    return withRequestId(requestId, async () => {
+      const ctx: RequestContext = { requestId, cookies: requestCookieJar(request.headers.get("cookie")) };
+      let response: Response;
+      try {
+        response = await handler(request, ctx);
+      } catch (err) {
+        response = errorResponse(err, ctx.requestId, request);
+      }
+      response.headers.set("x-request-id", ctx.requestId);
+      for (const cookie of ctx.cookies.toSet) response.headers.append("set-cookie", serializeCookie(cookie));
+      const pattern = routePattern(new URL(request.url).pathname, await segments?.params?.catch(() => undefined));
+      const seconds = (performance.now() - started) / 1000;
+      recordHttpRequest(pattern, request.method, response.status, seconds);
+      log.info({ method: request.method, route: pattern, status: response.status, durationMs: Math.round(seconds * 10_000) / 10 }, "request");
+      return response;
+    });
   };
 }
 
-function sanitizeRequestId(value: string | null): string | undefined {
-  return value && /^[\w.:-]{1,128}$/.test(value) ? value : undefined;
+/**
+ * The route pattern of a path: each dynamic segment's value replaced by its `[name]`, so a
+ * metric label has one value per route, not one per reference or access code.
+ */
+export function routePattern(pathname: string, params: Record<string, string | string[] | undefined> | undefined): string {
+  if (!params) return pathname;
+  const segments = pathname.split("/");
+  for (const [name, value] of Object.entries(params)) {
+    if (Array.isArray(value)) {
+      const start = segments.length - value.length;
+      if (start > 0) segments.splice(start, value.length, `[...${name}]`);
+      continue;
+    }
+    if (value === undefined) continue;
+    const index = segments.findLastIndex((segment) => safeDecode(segment) === value);
+    if (index > 0) segments[index] = `[${name}]`;
+  }
+  return segments.join("/");
+}
+
+function safeDecode(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
 
 export function errorResponse(err: unknown, requestId: string, request?: Request): Response {

@@ -1,5 +1,6 @@
 import { errors as undiciErrors, Pool } from "undici";
 import { z } from "zod";
+import { currentRequestId } from "../request-id";
 
 /**
  * A typed client of the LiteLLM admin API, used against our gateway and a real LiteLLM proxy
@@ -350,6 +351,11 @@ export interface KeyInfo {
   blocked: boolean;
 }
 
+function requestIdHeader(): Record<string, string> {
+  const requestId = currentRequestId();
+  return requestId ? { "x-request-id": requestId } : {};
+}
+
 export function createLiteLLMClient(options: LiteLLMClientOptions) {
   const base = new URL(options.baseUrl);
   const prefix = base.pathname.replace(/\/+$/, "");
@@ -380,6 +386,8 @@ export function createLiteLLMClient(options: LiteLLMClientOptions) {
         headers: {
           authorization: `Bearer ${options.masterKey}`,
           ...(body === undefined ? {} : { "content-type": "application/json" }),
+          // The app request this call serves, so the gateway's log line for it can be found.
+          ...requestIdHeader(),
         },
         body: body === undefined ? undefined : JSON.stringify(body),
         signal: AbortSignal.timeout(requestTimeoutMs),

@@ -1,5 +1,6 @@
 import type { TransactionSql } from "../db/client";
 import { withServiceTransaction } from "../db/transactions";
+import { recordPaymentCredited } from "../metrics";
 import { PaystackError } from "../paystack/client";
 import type { PaystackTransaction } from "../paystack/schemas";
 import { pushBudgetSoon } from "./budget-push";
@@ -16,6 +17,8 @@ export interface FulfilResult {
   credited: boolean;
   /** The payer, when the reference is ours. */
   userId?: string;
+  /** What the credited payment cost, in the currency's minor unit. */
+  amount?: { currency: string; minor: number };
 }
 
 interface LockedPayment {
@@ -45,6 +48,8 @@ export const purchaseReference = (reference: string) => `paystack:${reference}`;
  */
 export async function fulfilPayment(services: PaymentServices, reference: string, source: "webhook" | "callback"): Promise<FulfilResult> {
   const result = await verifyAndCredit(services, reference, source);
+  // Counted after the commit, so a rolled-back transaction never shows as money credited.
+  if (result.credited && result.amount) recordPaymentCredited(result.amount.currency, result.amount.minor);
   if (result.credited && result.userId) pushBudgetSoon(services, result.userId);
   return result;
 }
@@ -97,7 +102,13 @@ async function verifyAndCredit(services: PaymentServices, reference: string, sou
       on conflict (reference) do nothing
       returning id`;
     const credited = inserted.length === 1;
-    return { outcome: credited ? `credited ${payment.credits} credits` : "already credited", status: "paid", credited, userId: payment.user_id };
+    return {
+      outcome: credited ? `credited ${payment.credits} credits` : "already credited",
+      status: "paid",
+      credited,
+      userId: payment.user_id,
+      amount: { currency: payment.currency, minor: Number(payment.amount_subunits) },
+    };
   });
 }
 

@@ -1,4 +1,5 @@
 import { ApiError } from "../http/errors";
+import { recordWebhook, webhookResultOf } from "../metrics";
 import { verifyPaystackSignature } from "../paystack/signature";
 import { webhookEventSchema } from "../paystack/schemas";
 import { dispatchEvent, type EventOutcome } from "./events";
@@ -37,6 +38,17 @@ export async function readRawBody(request: Request, limit = maxWebhookBytes): Pr
  * or an envelope without `event`/`data` → 400. Nothing is written on any of these paths.
  */
 export async function receiveWebhook(services: PaymentServices, request: Request): Promise<EventOutcome & { event: string }> {
+  try {
+    const result = await handleWebhook(services, request);
+    recordWebhook(webhookResultOf(result));
+    return result;
+  } catch (err) {
+    recordWebhook(err instanceof ApiError && err.status < 500 ? "rejected" : "error");
+    throw err;
+  }
+}
+
+async function handleWebhook(services: PaymentServices, request: Request): Promise<EventOutcome & { event: string }> {
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/json\s*(;|$)/i.test(contentType)) {
     throw new ApiError("invalid_request", "Webhook body must be application/json", { field: "content-type" });

@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { Sql } from "../db/client";
 import { decryptKeySecret, keyToken } from "../keys/secret";
 import { GatewayError, type LiteLLMClient } from "../litellm/client";
+import { recordSyncPush } from "../metrics";
 import { backoffDelayMs } from "./backoff";
 import type { GatewayBreaker } from "./breaker";
 
@@ -183,12 +184,14 @@ async function finishPush(
   try {
     const result = await push();
     await recordSuccess(ctx.sql, kind, id, version, result);
+    recordSyncPush(kind, "synced", (performance.now() - started) / 1000);
     ctx.log.info({ kind, action, id, version, attempt: attempts + 1, outcome: "synced", durationMs: elapsed(started) }, "gateway push");
     return { ok: true };
   } catch (err) {
     const retryable = !(err instanceof GatewayError) || err.retryable;
     const message = err instanceof Error ? err.message : String(err);
     await recordFailure(ctx.sql, kind, id, attempts + 1, message, retryable);
+    recordSyncPush(kind, retryable ? "retry" : "failed", (performance.now() - started) / 1000);
     ctx.log.warn({ kind, action, id, version, attempt: attempts + 1, outcome: retryable ? "retry" : "failed", error: message, durationMs: elapsed(started) }, "gateway push");
     return { ok: false, error: message, retryable };
   }

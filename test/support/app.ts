@@ -5,7 +5,7 @@ import { databaseUrl } from "./db";
  * Points the app's environment at this pass's database and returns its route handlers, imported
  * after the environment is set (the app parses it once, on first use).
  */
-export async function appRoutes(options: { supabaseUrl?: string } = {}) {
+export async function appRoutes(options: { supabaseUrl?: string; logLevel?: string } = {}) {
   process.env.DATABASE_URL = databaseUrl;
   process.env.AUTH_MODE = options.supabaseUrl ? "supabase" : "local";
   if (options.supabaseUrl) {
@@ -15,9 +15,9 @@ export async function appRoutes(options: { supabaseUrl?: string } = {}) {
   process.env.AUTH_JWT_SECRET ??= randomBytes(32).toString("hex");
   process.env.KEY_ENCRYPTION_SECRET ??= randomBytes(32).toString("hex");
   // One address per test file that signs an admin up: the files share a database per pass.
-  process.env.ADMIN_EMAILS = "boss@example.test,boss-supabase@example.test,boss-admin@example.test";
+  process.env.ADMIN_EMAILS = "boss@example.test,boss-supabase@example.test,boss-admin@example.test,boss-observe@example.test";
   process.env.APP_URL = "http://localhost:3000";
-  process.env.LOG_LEVEL = "silent";
+  process.env.LOG_LEVEL = options.logLevel ?? "silent";
   return {
     signup: (await import("../../app/api/auth/signup/route")).POST,
     login: (await import("../../app/api/auth/login/route")).POST,
