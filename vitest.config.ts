@@ -46,6 +46,16 @@ export default defineConfig({
           testTimeout: 60_000,
         },
       },
+      {
+        extends: true,
+        test: {
+          // The deployment files (deploy/): validated without Docker, and the bundles run.
+          name: "deploy",
+          include: ["test/deploy/**/*.test.ts"],
+          hookTimeout: 60_000,
+          testTimeout: 60_000,
+        },
+      },
     ],
   },
 });

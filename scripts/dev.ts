@@ -17,6 +17,7 @@ import { z } from "zod";
 import { createDb } from "../lib/db/client";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../lib/db/embedded";
 import { appMigrations, migrate } from "../lib/db/migrate";
+import { buildGateway, gatewayNodeFlags } from "./build-gateway";
 
 const root = path.resolve(import.meta.dirname, "..");
 // --ephemeral: in-memory database and throwaway secrets, nothing written (used by the browser tests).
@@ -119,6 +120,7 @@ async function main() {
   const gatewayPort = Number(process.env.GATEWAY_PORT ?? 4000);
   const gatewayAdminPort = Number(process.env.GATEWAY_ADMIN_PORT ?? 4001);
   const env: NodeJS.ProcessEnv = {
+    // REDIS_URL, when set, reaches the gateway with the rest: its instances then share limits.
     ...process.env,
     ...secrets,
     ...pick(process.env, ["AUTH_JWT_SECRET", "KEY_ENCRYPTION_SECRET", "LITELLM_MASTER_KEY"]),
@@ -179,11 +181,13 @@ async function main() {
 
   const gatewayEntry = path.join(root, "gateway/main.ts");
   if (existsSync(gatewayEntry)) {
-    const gateway = run("gateway", process.execPath, ["--import", "tsx", gatewayEntry], { ...env, CREDITGATE_SERVICE: "gateway" });
+    // The same bundle `npm run gateway` runs, rebuilt at every start so it is never stale.
+    const gatewayArgs = [...gatewayNodeFlags, await buildGateway()];
+    const gateway = run("gateway", process.execPath, gatewayArgs, { ...env, CREDITGATE_SERVICE: "gateway" });
     supervise("gateway", gateway);
     const ready = await waitForHttp(`http://127.0.0.1:${gatewayPort}/health/liveliness`, 60_000, gateway);
     if (!ready) return stop(1);
-    if (ephemeral) startTestControl(gatewayAdminPort + 1, paused, children, () => run("gateway", process.execPath, ["--import", "tsx", gatewayEntry], { ...env, CREDITGATE_SERVICE: "gateway" }), gatewayPort, supervise);
+    if (ephemeral) startTestControl(gatewayAdminPort + 1, paused, children, () => run("gateway", process.execPath, gatewayArgs, { ...env, CREDITGATE_SERVICE: "gateway" }), gatewayPort, supervise);
   }
 
   const workerEntry = path.join(root, "scripts/worker.ts");
