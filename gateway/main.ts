@@ -10,13 +10,17 @@ import { Directory } from "./directory";
 import { gatewayEnv } from "./env";
 import { SpendFlusher } from "./flusher";
 import { HealthMonitor } from "./health";
+import { Router } from "./router";
 import { RateLimiter } from "./limits";
+import { LocalAdmitter } from "./admission";
+import { startSharing } from "./redis";
 import { createLogger, type Logger } from "./log";
 import { GatewayMetrics } from "./metrics";
 import { ModelCatalog } from "./models";
 import { closeProviders, createProviders } from "./providers";
 import { createListener, type ListenerKind } from "./server";
 import { loadProxyBudget, migrateGateway } from "./store";
+import { createTracer, type Tracer } from "./tracing";
 
 /**
  * `npm run gateway`: the LiteLLM-compatible gateway. Reads its env and LiteLLM-format config,
@@ -58,14 +62,17 @@ async function main(): Promise<void> {
   const log = createLogger(env.LOG_LEVEL);
 
   let settings;
+  let tracer: Tracer;
   try {
-    settings = resolveSettings(await loadConfigFile(env.GATEWAY_CONFIG, process.env), env.LITELLM_MASTER_KEY);
+    const config = await loadConfigFile(env.GATEWAY_CONFIG, process.env);
+    settings = resolveSettings(config, env.LITELLM_MASTER_KEY);
+    tracer = createTracer(process.env, config.litellm_settings, log);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`gateway: ${err.message}`);
       process.exit(1);
     }
-    throw err;
+    exitOnEnvError(err);
   }
 
   setBudgetTimeZone(settings.timeZone);
@@ -88,21 +95,35 @@ async function main(): Promise<void> {
   });
   const providers = createProviders();
   const flusher = new SpendFlusher(sql, directory, log, !settings.disableSpendLogs);
+  const limiter = new RateLimiter();
+  const admitter = startSharing({
+    redisUrl: env.REDIS_URL,
+    prefix: env.REDIS_KEY_PREFIX,
+    directory,
+    local: new LocalAdmitter(directory, limiter),
+    limiter,
+    log,
+  });
+  const router = new Router(settings.deployments, settings.router, providers, { log });
   const gateway: Gateway = {
     settings,
     sql,
     log,
     directory,
-    limiter: new RateLimiter(),
+    limiter,
+    admitter,
     providers,
     metrics: new GatewayMetrics(),
     flusher,
     models: new ModelCatalog(settings.deployments),
-    health: new HealthMonitor(sql, providers, settings.deployments, settings.healthCheckIntervalSeconds * 1000),
+    router,
+    health: new HealthMonitor(sql, router, settings.deployments, settings.healthCheckIntervalSeconds * 1000),
     masterKeyHash: hashKey(settings.masterKey),
     proxyAccount,
+    tracer,
   };
   flusher.start(settings.batchWriteSeconds * 1000);
+  if (settings.backgroundHealthChecks) gateway.health.startBackground();
   const sweep = setInterval(() => gateway.limiter.sweep(Date.now()), 60_000);
   sweep.unref();
 
@@ -145,6 +166,7 @@ async function main(): Promise<void> {
     await Promise.race([closed, grace]);
     for (const listener of listeners) listener.server.closeAllConnections();
     flusher.stop();
+    gateway.health.stop();
     clearInterval(sweep);
     // A database that is briefly away at shutdown gets a few more chances; what still cannot be
     // written is reported, never silently dropped.
@@ -154,6 +176,8 @@ async function main(): Promise<void> {
       await delay(1000);
     }
     if (flusher.pending() > 0) log.error({ unwritten: flusher.pending() }, "spend not written to Postgres at shutdown");
+    await admitter.close();
+    await tracer.shutdown();
     await closeProviders(providers);
     await sql.end({ timeout: 5 });
     log.info("gateway stopped");

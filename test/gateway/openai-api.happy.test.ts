@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { waitFor } from "./support/gateway";
+import { waitFor, readChatStream } from "./support/gateway";
 import { chatBody, withGateway } from "./support/harness";
 import { chatCost, upstreamKey } from "./support/upstream";
 
@@ -38,12 +38,7 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
       stream: true,
       stream_options: { include_usage: true },
     });
-    let text = "";
-    let usage: { prompt_tokens: number; completion_tokens: number } | undefined;
-    for await (const chunk of stream) {
-      text += chunk.choices[0]?.delta.content ?? "";
-      if (chunk.usage) usage = chunk.usage;
-    }
+    const { text, usage } = await readChatStream(stream);
     expect(text).toBe("Hello from upstream");
     expect(usage).toMatchObject({ prompt_tokens: 10, completion_tokens: 20 });
     expect(await keySpend(key)).toBeCloseTo(chatCost, 12);

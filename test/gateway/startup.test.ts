@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../lib/db/embedded";
+import { buildGateway, gatewayNodeFlags } from "../../scripts/build-gateway";
 import { freePort, masterKey, runGatewayExpectingFailure, startGateway } from "./support/gateway";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, readFile, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 
@@ -105,7 +106,6 @@ general_settings:
   });
 
   it("the shipped local config starts with its mock models and seed 002's tier names", async () => {
-    const { readFile } = await import("node:fs/promises");
     const config = await readFile(path.resolve(import.meta.dirname, "../../gateway/config.local.yaml"), "utf8");
     const gateway = await startGateway({ config, databaseUrl: postgres.url });
     try {
@@ -117,6 +117,31 @@ general_settings:
     } finally {
       await gateway.stop();
     }
+  });
+});
+
+describe("npm run gateway runs a bundle of the same code", () => {
+  it("the bundle migrates its schema, serves the OpenAI API and stops cleanly", async () => {
+    const bundle = await buildGateway();
+    const gateway = await startGateway({ config: pricedMock, databaseUrl: postgres.url, command: [...gatewayNodeFlags, bundle] });
+    try {
+      const res = await fetch(`${gateway.publicUrl}/v1/chat/completions`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
+        body: JSON.stringify({ model: "m", messages: [{ role: "user", content: "hi" }] }),
+      });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { object: string }).object).toBe("chat.completion");
+    } finally {
+      expect(await gateway.stop()).toBe(0);
+    }
+  });
+
+  it("package.json starts the bundle with the flags the benchmark measures", async () => {
+    const manifest = JSON.parse(await readFile(path.resolve(import.meta.dirname, "../../package.json"), "utf8")) as {
+      scripts: Record<string, string>;
+    };
+    expect(manifest.scripts.gateway).toBe(`tsx scripts/build-gateway.ts && node ${gatewayNodeFlags.join(" ")} gateway/dist/main.mjs`);
   });
 });
 

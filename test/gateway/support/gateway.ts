@@ -4,6 +4,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import OpenAI from "openai";
 
 export const masterKey = "sk-test-master-0123456789";
 
@@ -53,6 +54,8 @@ export interface GatewayOptions {
   samePort?: boolean;
   /** Fixed ports, to start a gateway again where its clients expect it. */
   ports?: { public: number; admin: number };
+  /** Node's arguments; by default the TypeScript source under tsx. */
+  command?: string[];
 }
 
 /** Starts the real gateway process (`gateway/main.ts`) and waits until it is alive. */
@@ -62,7 +65,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
   await writeFile(configPath, options.config);
   const port = options.ports?.public ?? (await freePort());
   const adminPort = options.ports?.admin ?? (options.samePort ? port : await freePort());
-  const child = spawn(process.execPath, ["--import", "tsx", "gateway/main.ts"], {
+  const child = spawn(process.execPath, options.command ?? ["--import", "tsx", "gateway/main.ts"], {
     cwd: root,
     env: {
       PATH: process.env.PATH,
@@ -125,4 +128,51 @@ export async function runGatewayExpectingFailure(
   child.stderr?.on("data", (chunk: Buffer) => (output += chunk.toString()));
   const [code] = (await once(child, "exit")) as [number | null];
   return { code, output };
+}
+
+/**
+ * A key holder's view of a gateway started in `beforeAll` (hence the getter): fresh keys made
+ * with the master key, the official openai client for a key, and a key's recorded spend.
+ */
+export function keyHolder(gateway: () => RunningGateway) {
+  return {
+    async newKey(fields: Record<string, unknown> = {}): Promise<string> {
+      const res = await fetch(`${gateway().adminUrl}/key/generate`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
+        body: JSON.stringify(fields),
+      });
+      return ((await res.json()) as { key: string }).key;
+    },
+    client(key: string): OpenAI {
+      return new OpenAI({ apiKey: key, baseURL: `${gateway().publicUrl}/v1`, maxRetries: 0 });
+    },
+    async keySpend(key: string): Promise<number> {
+      const res = await fetch(`${gateway().publicUrl}/key/info`, { headers: { authorization: `Bearer ${key}` } });
+      return ((await res.json()) as { info: { spend: number } }).info.spend;
+    },
+  };
+}
+
+/**
+ * A chat stream read to its end: the text, the last finish_reason, the usage chunk, and what it
+ * threw when the gateway reported an error inside the stream.
+ */
+export async function readChatStream(stream: AsyncIterable<OpenAI.ChatCompletionChunk>): Promise<{
+  text: string;
+  finish: string | null;
+  usage: OpenAI.CompletionUsage | undefined;
+  error: unknown;
+}> {
+  const read = { text: "", finish: null as string | null, usage: undefined as OpenAI.CompletionUsage | undefined, error: undefined as unknown };
+  try {
+    for await (const chunk of stream) {
+      read.text += chunk.choices[0]?.delta.content ?? "";
+      read.finish = chunk.choices[0]?.finish_reason ?? read.finish;
+      if (chunk.usage) read.usage = chunk.usage;
+    }
+  } catch (err) {
+    read.error = err;
+  }
+  return read;
 }

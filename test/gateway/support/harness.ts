@@ -30,12 +30,14 @@ async function answer(res: Response) {
 }
 
 /** One Postgres, one fake upstream and one real gateway process for the test file. */
-export function withGateway(options: { extraConfig?: string; samePort?: boolean } = {}): Harness {
+export function withGateway(
+  options: { extraConfig?: string; samePort?: boolean; config?: (upstreamUrl: string) => string } = {},
+): Harness {
   const state: Partial<Pick<Harness, "gateway" | "upstream" | "postgres">> = {};
   const start = async () => {
     if (!state.postgres || !state.upstream) throw new Error("harness not started");
     state.gateway = await startGateway({
-      config: testConfig(state.upstream.url, options.extraConfig),
+      config: options.config ? options.config(state.upstream.url) : testConfig(state.upstream.url, options.extraConfig),
       databaseUrl: state.postgres.url,
       env: { TEST_UPSTREAM_KEY: upstreamKey },
       samePort: options.samePort,

@@ -1,11 +1,15 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, type Server, type ServerResponse } from "node:http";
+import { listenLocal, readJson } from "./fake-server";
 
 /**
  * A stand-in for an OpenAI-compatible provider on a local port, speaking OpenAI's wire format.
  * The requested upstream model name picks a behaviour, so one server serves every test:
  *   fail-500 → 500 error body; unauthorized → 401; bad-request → 400; hang → never answers;
- *   no-usage → answers (and streams) without usage; slow-stream → streams a chunk every 50 ms
- *   for a few seconds; anything else → a normal answer with fixed usage.
+ *   no-usage → answers (and streams) without usage; slow-stream → streams (when asked to) a chunk every 50 ms
+ *   for a few seconds; fail-429 → 429 with `retry-after: 0`; fail-503 → 503; delay-<ms> → a
+ *   normal answer after <ms> milliseconds (streams send their first chunk then); anything else → a
+ *   normal answer with fixed usage; cut-stream / stall-stream → (streaming) one chunk, then
+ *   the connection drops / nothing more.
  */
 
 export const upstreamUsage = { prompt_tokens: 10, completion_tokens: 20 };
@@ -15,21 +19,6 @@ export interface FakeUpstream {
   /** Requests received, for asserting what the gateway sent upstream. */
   requests: { path: string; authorization: string | undefined; body: Record<string, unknown> }[];
   close(): Promise<void>;
-}
-
-function readJson(req: IncomingMessage): Promise<Record<string, unknown>> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => {
-      try {
-        resolve(JSON.parse(Buffer.concat(chunks).toString("utf8")) as Record<string, unknown>);
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-    req.on("error", reject);
-  });
 }
 
 function send(res: ServerResponse, status: number, body: unknown): void {
@@ -98,9 +87,30 @@ export async function startUpstream(): Promise<FakeUpstream> {
         requests.push({ path, authorization: req.headers.authorization, body });
         const model = String(body.model);
         if (model === "hang") return;
+        if (model === "fail-429") {
+          const text = JSON.stringify({ error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } });
+          res.writeHead(429, { "content-type": "application/json", "retry-after": "0", "content-length": Buffer.byteLength(text) });
+          return res.end(text);
+        }
+        if ((model === "cut-stream" || model === "stall-stream") && body.stream === true) {
+          // One chunk, then the connection drops (cut) or stays silent (stall): failures after the caller got bytes.
+          res.writeHead(200, { "content-type": "text/event-stream" });
+          const chunk = { id: "chatcmpl-cut", object: "chat.completion.chunk", created: 1, model, choices: [{ index: 0, delta: { content: "Hel" }, finish_reason: null }] };
+          res.write(`data: ${JSON.stringify(chunk)}\n\n`, () => {
+            if (model === "cut-stream") setTimeout(() => res.destroy(), 50);
+          });
+          return;
+        }
+        if (model === "fail-503") return send(res, 503, { error: { message: "upstream overloaded", type: "server_error" } });
+        const delayed = /^delay-(\d+)$/.exec(model);
+        if (delayed) {
+          const timer = setTimeout(() => chat(res, body), Number(delayed[1]));
+          res.on("close", () => clearTimeout(timer));
+          return;
+        }
         if (model === "fail-500") return send(res, 500, { error: { message: "upstream exploded", type: "server_error" } });
         if (model === "bad-request") return send(res, 400, { error: { message: "temperature must be at most 2", type: "invalid_request_error" } });
-        if (model === "slow-stream") return slowStream(res);
+        if (model === "slow-stream" && body.stream === true) return slowStream(res);
         if (model === "unauthorized") return send(res, 401, { error: { message: "bad upstream key", type: "invalid_api_key" } });
         if (path.endsWith("/chat/completions")) return chat(res, body);
         if (path.endsWith("/completions")) {
@@ -126,16 +136,11 @@ export async function startUpstream(): Promise<FakeUpstream> {
       })
       .catch(() => send(res, 400, { error: { message: "bad json" } }));
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()));
-  const address = server.address();
-  if (address === null || typeof address === "string") throw new Error("no address");
+  const listening = await listenLocal(server);
   return {
-    url: `http://127.0.0.1:${address.port}/v1`,
+    url: `${listening.origin}/v1`,
     requests,
-    async close() {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
+    close: listening.close,
   };
 }
 
