@@ -6,12 +6,15 @@ import path from "node:path";
 import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+import { buildGateway, gatewayNodeFlags } from "../scripts/build-gateway";
 import { freePort } from "../test/gateway/support/gateway";
 
 /**
  * `npm run bench`: requests per second and latency straight to a local mock upstream and
  * through the gateway, at one connection, at 50 connections and at a fixed 500 req/s, plus the
- * gateway's added latency, CPU and memory. Everything runs on loopback, each part in its own
+ * gateway's added latency, CPU and memory; with the `anthropic` scenario also through the
+ * anthropic provider's translation (OpenAI in, Anthropic's Messages API out) and /v1/messages
+ * passed through to it. Everything runs on loopback, each part in its own
  * process (upstream, Postgres, gateway; the load generator is this one). Prints figures; asserts
  * nothing.
  */
@@ -27,6 +30,14 @@ const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").f
 
 function spawnPart(file: string, env: Record<string, string> = {}, nodeArgs: string[] = []): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, "--import", "tsx", file], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+}
+
+function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string[]): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, file], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
@@ -143,6 +154,9 @@ async function main(): Promise<void> {
     const postgresProcess = spawnPart("bench/postgres.ts");
     children.push(postgresProcess);
     const { port: upstreamPort } = await firstLine<{ port: number }>(upstreamProcess);
+    const bareProcess = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
+    children.push(bareProcess);
+    const { port: barePort } = await firstLine<{ port: number }>(bareProcess);
     const { url: databaseUrl } = await firstLine<{ url: string }>(postgresProcess);
 
     const dir = await mkdtemp(path.join(tmpdir(), "gateway-bench-"));
@@ -157,6 +171,11 @@ async function main(): Promise<void> {
       api_key: upstream-bench-key
     model_info:
       base_model: gpt-4o-mini
+  - model_name: bench-claude
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5-20250929
+      api_base: http://127.0.0.1:${upstreamPort}
+      api_key: upstream-bench-key
 general_settings:
   proxy_batch_write_at: 10
 ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
@@ -164,7 +183,8 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
     );
     const gatewayPort = await freePort();
     const adminPort = await freePort();
-    const gatewayProcess = spawnPart("gateway/main.ts", {
+    // The bundle, as `npm run gateway` runs it; BENCH_GATEWAY_SOURCE=1 runs the TypeScript under tsx.
+    const gatewayEnvironment = {
       DATABASE_URL: databaseUrl,
       LITELLM_MASTER_KEY: masterKey,
       GATEWAY_CONFIG: configPath,
@@ -172,7 +192,15 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
       GATEWAY_ADMIN_PORT: String(adminPort),
       GATEWAY_HOST: "127.0.0.1",
       LOG_LEVEL: "warn",
-    }, gatewayNodeArgs);
+      // BENCH_REDIS_URL: limits and budgets shared through that Redis, under a prefix of this run.
+      ...(process.env.BENCH_REDIS_URL
+        ? { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `creditgate-bench-${process.pid}:` }
+        : {}),
+    };
+    const gatewayProcess =
+      process.env.BENCH_GATEWAY_SOURCE === "1"
+        ? spawnPart("gateway/main.ts", gatewayEnvironment, gatewayNodeArgs)
+        : spawnBundle(await buildGateway(), gatewayEnvironment, [...gatewayNodeFlags, ...gatewayNodeArgs]);
     children.push(gatewayProcess);
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await waitUntilAlive(`${gatewayUrl}/health/liveliness`, gatewayProcess);
@@ -182,7 +210,7 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
     const generated = await fetch(`http://127.0.0.1:${adminPort}/key/generate`, {
       method: "POST",
       headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000, models: ["bench-model"] }),
+      body: JSON.stringify({ max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000, models: ["bench-model", "bench-claude"] }),
     });
     const { key } = (await generated.json()) as { key: string };
 
@@ -193,6 +221,7 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
       headers: { "content-type": "application/json", authorization: "Bearer upstream-bench-key" },
       body,
     };
+    const viaBare: Target = { ...direct, url: `http://127.0.0.1:${barePort}` };
     const viaGateway: Target = {
       url: gatewayUrl,
       path: "/v1/chat/completions",
@@ -200,16 +229,42 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
       body,
     };
 
+    console.log(`limits and budgets: ${process.env.BENCH_REDIS_URL ? "shared through Redis (BENCH_REDIS_URL)" : "in the gateway's memory"}`);
+
+    // The anthropic paths: the same request translated to Anthropic's Messages API, the same
+    // upstream reached directly in Anthropic's format, and /v1/messages passed through.
+    const anthropicBody = JSON.stringify({ model: "claude-sonnet-4-5-20250929", max_tokens: 16, messages: [{ role: "user", content: "Say hello." }] });
+    const directAnthropic: Target = {
+      url: `http://127.0.0.1:${upstreamPort}`,
+      path: "/v1/messages",
+      headers: { "content-type": "application/json", "x-api-key": "upstream-bench-key", "anthropic-version": "2023-06-01" },
+      body: anthropicBody,
+    };
+    const viaGatewayAnthropic: Target = { ...viaGateway, body: body.replace('"bench-model"', '"bench-claude"') };
+    const viaMessages: Target = {
+      url: gatewayUrl,
+      path: "/v1/messages",
+      headers: { "content-type": "application/json", "x-api-key": key, "anthropic-version": "2023-06-01" },
+      body: anthropicBody.replace('"claude-sonnet-4-5-20250929"', '"bench-claude"'),
+    };
+
+    // BENCH_SCENARIOS=1c,50c,rate,anthropic picks a subset (all by default). The fixed rate runs
+    // before the 50-connection burst, so its tail measures the gateway and not the heap the burst
+    // left behind.
+    const wanted = new Set((process.env.BENCH_SCENARIOS ?? "1c,50c,rate,anthropic").split(","));
+
     console.log(`warming up (${warmupSeconds}s each), then ${measureSeconds}s per measurement…`);
     await oneConnection(direct, warmupSeconds);
+    await autocannonRun(viaBare, 50, warmupSeconds);
     await autocannonRun(viaGateway, 50, warmupSeconds);
-
-    // BENCH_SCENARIOS=1c,50c,rate picks a subset (all by default). The fixed rate runs before the
-    // 50-connection burst, so its tail measures the gateway and not the heap the burst left behind.
-    const wanted = new Set((process.env.BENCH_SCENARIOS ?? "1c,50c,rate").split(","));
+    if (wanted.has("anthropic")) {
+      await autocannonRun(viaGatewayAnthropic, 50, warmupSeconds);
+      await autocannonRun(viaMessages, 50, warmupSeconds);
+    }
     const rows: Row[] = [];
     if (wanted.has("1c")) {
       rows.push(await measure("1 connection", "upstream", null, () => oneConnection(direct, measureSeconds)));
+      rows.push(await measure("1 connection", "bare", null, () => oneConnection(viaBare, measureSeconds)));
       rows.push(await measure("1 connection", "gateway", gatewayPid, () => oneConnection(viaGateway, measureSeconds)));
     }
     if (wanted.has("rate")) {
@@ -219,7 +274,25 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
     }
     if (wanted.has("50c")) {
       rows.push(await measure("50 connections", "upstream", null, () => autocannonRun(direct, 50, measureSeconds)));
+      rows.push(await measure("50 connections", "bare", null, () => autocannonRun(viaBare, 50, measureSeconds)));
       rows.push(await measure("50 connections", "gateway", gatewayPid, () => autocannonRun(viaGateway, 50, measureSeconds)));
+    }
+
+    if (wanted.has("anthropic")) {
+      const runs: [string, (target: Target) => Promise<LoadResult>][] = [
+        ["1 connection", (target) => oneConnection(target, measureSeconds)],
+        ["50 connections", (target) => autocannonRun(target, 50, measureSeconds)],
+      ];
+      for (const [scenario, run] of runs) {
+        // The OpenAI pass-through rows to compare with, unless the scenarios above measured them.
+        if (!rows.some((row) => row.scenario === scenario && row.target === "upstream")) {
+          rows.push(await measure(scenario, "upstream", null, () => run(direct)));
+          rows.push(await measure(scenario, "gateway", gatewayPid, () => run(viaGateway)));
+        }
+        rows.push(await measure(scenario, "anth-up", null, () => run(directAnthropic)));
+        rows.push(await measure(scenario, "gw→anth", gatewayPid, () => run(viaGatewayAnthropic)));
+        rows.push(await measure(scenario, "gw msgs", gatewayPid, () => run(viaMessages)));
+      }
     }
 
     console.log("");
@@ -242,16 +315,35 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
       );
     }
     const find = (scenario: string, target: string) => rows.find((row) => row.scenario === scenario && row.target === target)?.result;
-    const added = (scenario: string) => {
-      const upstream = find(scenario, "upstream");
-      const gateway = find(scenario, "gateway");
+    const added = (scenario: string, upstreamTarget = "upstream", gatewayTarget = "gateway") => {
+      const upstream = find(scenario, upstreamTarget);
+      const gateway = find(scenario, gatewayTarget);
       return upstream && gateway ? { p50: gateway.p50Ms - upstream.p50Ms, p99: gateway.p99Ms - upstream.p99Ms } : null;
     };
     const oneConn = added("1 connection");
     const fixed = added(`fixed ${fixedRatePerSecond} req/s`);
     console.log("");
     console.log(`gateway added latency at 1 connection: p50 ${fmt(oneConn?.p50 ?? null, 3)} ms, p99 ${fmt(oneConn?.p99 ?? null, 3)} ms`);
+    const bareOneConn = added("1 connection", "upstream", "bare");
+    const bare50 = find("50 connections", "bare");
+    if (bareOneConn || bare50) {
+      console.log(
+        `bare Node proxy (the floor here): added p50 at 1 connection ${fmt(bareOneConn?.p50 ?? null, 3)} ms; ${fmt(bare50?.requestsPerSecond ?? null, 0)} req/s at 50 connections`,
+      );
+    }
     console.log(`gateway added latency at ${fixedRatePerSecond} req/s: p50 ${fmt(fixed?.p50 ?? null, 3)} ms, p99 ${fmt(fixed?.p99 ?? null, 3)} ms`);
+    if (wanted.has("anthropic")) {
+      for (const scenario of ["1 connection", "50 connections"]) {
+        const passThrough = added(scenario);
+        const translated = added(scenario, "anth-up", "gw→anth");
+        const messages = added(scenario, "anth-up", "gw msgs");
+        const rate = (target: string) => fmt(find(scenario, target)?.requestsPerSecond ?? null, 0);
+        console.log(
+          `${scenario}: added p50 ${fmt(passThrough?.p50 ?? null, 3)} ms pass-through (openai), ${fmt(translated?.p50 ?? null, 3)} ms anthropic translation, ${fmt(messages?.p50 ?? null, 3)} ms /v1/messages; req/s ${rate("gateway")} / ${rate("gw→anth")} / ${rate("gw msgs")}`,
+        );
+      }
+      console.log("(gw→anth: OpenAI request → Anthropic Messages API and back; gw msgs: /v1/messages passed through; anth-up: the same upstream direct)");
+    }
     const final = gatewayPid === null ? null : processStats(gatewayPid);
     console.log(`gateway resident memory at the end: ${fmt(final?.rssMb ?? null, 0)} MB`);
     console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies)");
