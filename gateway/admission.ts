@@ -117,14 +117,12 @@ export class LocalAdmitter implements Admitter {
       this.directory.resetIfDue(account, now);
       const max = account.maxBudgetNanos;
       if (max === null) continue;
-      if (account.spentNanos + account.reservedNanos >= max) throw budgetExceeded(name, account.spentNanos, max);
+      if (!fits(account.spentNanos, account.reservedNanos, worstCaseNanos, max)) throw budgetExceeded(name, account.spentNanos, max);
     }
     const reservations: Reservation[] = [];
     for (const { account } of budgets) {
       const max = account.maxBudgetNanos;
       if (max === null) continue;
-      // A nearly spent budget still admits one request, reserving only what is left: the
-      // overspend is then at most that one request's cost beyond its reservation.
       const nanos = Math.min(worstCaseNanos, max - account.spentNanos - account.reservedNanos);
       account.reservedNanos += nanos;
       reservations.push({ account, nanos });
@@ -139,6 +137,19 @@ export class LocalAdmitter implements Admitter {
   }
 
   async close(): Promise<void> {}
+}
+
+/**
+ * Whether a request may start on a budget: its worst case fits in what is neither spent nor
+ * reserved, or nothing else is in flight and something is left. That last request reserves only
+ * what is left, so it may cost more than its reservation; allowing it only alone keeps spend
+ * within the budget plus one request's cost. (Admitting a partly reserved request whenever a
+ * settlement freed a little room would let many overspend at once.)
+ */
+export function fits(spentNanos: number, reservedNanos: number, worstCaseNanos: number, maxNanos: number): boolean {
+  const left = maxNanos - spentNanos - reservedNanos;
+  if (left <= 0) return false;
+  return worstCaseNanos <= left || reservedNanos <= 0;
 }
 
 export function release(reservations: readonly Reservation[]): void {

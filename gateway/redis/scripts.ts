@@ -96,9 +96,15 @@ for i = 1, n do
   spent[i], reserved[i] = s, r
   accounts[i] = { s, resetAt, didReset, 0 }
 end
+-- A request fits if its worst case fits in what is left, or if nothing else is in flight (the
+-- budget's last request, reserving only what is left): so at most one request can cost more
+-- than it reserved, and spend stays within the budget plus one request's cost (admission.ts).
 for i = 1, n do
   local max = tonumber(ARGV[8 + (i - 1) * 4 + 1])
-  if max >= 0 and spent[i] + reserved[i] >= max then return { 'budget', i, 0, clock, accounts, {} } end
+  if max >= 0 then
+    local left = max - spent[i] - reserved[i]
+    if left <= 0 or (worst > left and reserved[i] > 0) then return { 'budget', i, 0, clock, accounts, {} } end
+  end
 end
 
 local windows = {}
@@ -120,7 +126,7 @@ end
 for i = 1, n do
   local max = tonumber(ARGV[8 + (i - 1) * 4 + 1])
   if max >= 0 then
-    -- A nearly spent budget admits one more request, reserving only what is left.
+    -- The budget's last request reserves only what is left.
     local amount = math.min(worst, max - spent[i] - reserved[i])
     if amount > 0 then redis.call('HINCRBY', KEYS[i], 'r:' .. inst, int(amount)) end
     accounts[i][4] = amount
