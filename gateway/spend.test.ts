@@ -29,24 +29,44 @@ describe("a spend account", () => {
     expect(account.takeFlush().nanos).toBe(105);
   });
 
-  it("a reset writes the new period's absolute spend, not an increment", () => {
+  it("a reset writes the new period's spend as an increment tagged with the new period", () => {
     const account = new SpendAccount("key", "k", 500);
     account.setBudget(1, "1d", new Date("2026-01-01T00:00:00Z"));
     account.record(100);
     expect(account.resetIfDue(new Date("2026-01-01T00:00:01Z"))).toBe(true);
+    expect(account.spentNanos).toBe(0);
     account.record(7);
     const write = account.takeFlush();
-    expect(write).toMatchObject({ absolute: true, nanos: 7 });
+    expect(write).toMatchObject({ absolute: false, nanos: 7 });
     expect(write.budgetResetAt?.toISOString()).toBe("2026-01-02T00:00:00.000Z");
   });
 
-  it("an absolute write counts only this process's spend, whatever total a shared store reports", () => {
+  it("a new period is written even when nothing was spent in it yet", () => {
+    const account = new SpendAccount("key", "k", 500);
+    account.startPeriod(new Date("2026-01-02T00:00:00Z"));
+    expect(account.dirty).toBe(true);
+    expect(account.takeFlush()).toMatchObject({ absolute: false, nanos: 0 });
+    expect(account.dirty).toBe(false);
+  });
+
+  it("a write counts only this process's spend, whatever total a shared store reports", () => {
     const account = new SpendAccount("key", "k", 500);
     account.startPeriod(new Date("2026-01-02T00:00:00Z"));
     account.record(7);
     // Redis reports the shared total, other instances' spend included: not ours to write.
     account.spentNanos = 1_000;
-    expect(account.takeFlush()).toMatchObject({ absolute: true, nanos: 7 });
+    expect(account.takeFlush()).toMatchObject({ absolute: false, nanos: 7 });
+  });
+
+  it("a failed write of a period that has ended since is not retried into the new one", () => {
+    const account = new SpendAccount("key", "k", 0);
+    account.setBudget(1, "1d", new Date("2026-01-01T00:00:00Z"));
+    account.record(40);
+    const failed = account.takeFlush();
+    account.adoptPeriod(new Date("2026-01-02T00:00:00Z"));
+    account.record(2);
+    account.restoreFlush(failed);
+    expect(account.takeFlush()).toMatchObject({ absolute: false, nanos: 2 });
   });
 
   it("a failed absolute write is retried with the spend recorded after it, unless a newer one replaced it", () => {

@@ -52,9 +52,9 @@ export function costNanos(usage: Usage, prices: Prices): number {
  * The spend of one budget-bearing thing (a key, a user or a team) as this process knows it.
  *
  * `spentNanos` is this process's view of the total (with Redis, the shared total as last seen);
- * Postgres learns this process's own part by flushes: the `unflushedNanos` increments, or the
- * absolute value after a reset or an admin's explicit change plus what was recorded since, so a
- * flush racing a reset can never add pre-reset spend onto the new period.
+ * Postgres learns this process's own part by flushes: `unflushedNanos` as an increment tagged
+ * with the budget period it was spent in (Postgres starts a newer period on its first write,
+ * whichever instance sends it), or an admin's absolute value plus what was recorded since.
  *
  * `reservedNanos` is the worst-case cost of requests in flight: the budget check counts it as
  * spent, so concurrent requests cannot all pass on the same remaining amount.
@@ -64,6 +64,8 @@ export class SpendAccount {
   reservedNanos = 0;
   unflushedNanos = 0;
   writeAbsolute = false;
+  /** A period began here that Postgres has not been told of (its spend may still be zero). */
+  private periodUnwritten = false;
   /** The absolute amount the next flush writes (plus `unflushedNanos`) when `writeAbsolute`. */
   private absoluteNanos = 0;
   maxBudgetNanos: number | null = null;
@@ -79,7 +81,7 @@ export class SpendAccount {
   }
 
   get dirty(): boolean {
-    return this.writeAbsolute || this.unflushedNanos !== 0;
+    return this.writeAbsolute || this.periodUnwritten || this.unflushedNanos !== 0;
   }
 
   setBudget(maxBudgetDollars: number | null, budgetDuration: string | null, resetAt: Date | null): void {
@@ -95,22 +97,21 @@ export class SpendAccount {
     return true;
   }
 
-  /**
-   * A new period that a shared store (Redis) started on this instance's request: this instance
-   * writes the zero to Postgres, once for all instances.
-   */
+  /** A new period, started here or by a shared store (Redis) on this instance's request. */
   startPeriod(resetAt: Date | null): void {
-    this.setSpend(0);
-    this.budgetResetAt = resetAt;
+    this.spentNanos = 0;
+    this.adoptPeriod(resetAt);
   }
 
   /**
-   * A new period another instance started: spend recorded here in the old period is dropped
-   * from the next flush, as a local reset drops it, and the other instance writes the zero.
+   * A new period, however it began: spend recorded here in the old one and not flushed is
+   * dropped (it belongs to a period that is over), and the next flush tells Postgres of the
+   * new period even if nothing is spent in it yet.
    */
   adoptPeriod(resetAt: Date | null): void {
     this.unflushedNanos = 0;
     this.budgetResetAt = resetAt;
+    this.periodUnwritten = true;
   }
 
   setSpend(nanos: number): void {
@@ -138,6 +139,7 @@ export class SpendAccount {
       : { kind: this.kind, id: this.id, absolute: false, nanos: this.unflushedNanos, budgetResetAt: this.budgetResetAt };
     this.unflushedNanos = 0;
     this.writeAbsolute = false;
+    this.periodUnwritten = false;
     return write;
   }
 
@@ -151,7 +153,10 @@ export class SpendAccount {
       this.writeAbsolute = true;
       return;
     }
+    // Spend of a period that has ended since is not carried into the new one.
+    if ((write.budgetResetAt?.getTime() ?? null) !== (this.budgetResetAt?.getTime() ?? null)) return;
     this.unflushedNanos += write.nanos;
+    this.periodUnwritten = true;
   }
 }
 

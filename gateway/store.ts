@@ -236,8 +236,8 @@ const spendTables = {
 } as const;
 
 /**
- * Applies a batch of spend changes in one transaction: increments add to the stored spend,
- * absolute writes (after a reset or an admin's change) replace it. One statement per table,
+ * Applies a batch of spend changes in one transaction: increments add to the stored spend of
+ * their budget period, absolute writes (an admin's change) replace it. One statement per table,
  * with the batch as one JSON parameter, so a flush costs three round trips however large.
  */
 export async function applySpendWrites(sql: Sql, writes: SpendWrite[]): Promise<void> {
@@ -269,10 +269,20 @@ export async function applySpendWrites(sql: Sql, writes: SpendWrite[]): Promise<
         }));
       if (batch.length === 0) continue;
       const { table, id } = spendTables[kind];
+      // An increment carries the budget period it was spent in. The first write of a newer
+      // period than the stored one starts it (its amount replaces the old period's spend),
+      // whichever instance sends it; one of an ended period is dropped. So instances flushing
+      // in any order around a reset count the new period's spend once.
       await tx.unsafe(
         `update ${table} t
-            set spend = case when w.absolute then w.amount else t.spend + w.amount end,
-                budget_reset_at = w.reset_at
+            set spend = case
+                  when w.absolute then w.amount
+                  when w.reset_at > t.budget_reset_at then w.amount
+                  when w.reset_at < t.budget_reset_at then t.spend
+                  else t.spend + w.amount end,
+                budget_reset_at = case
+                  when not w.absolute and w.reset_at < t.budget_reset_at then t.budget_reset_at
+                  else w.reset_at end
            from jsonb_to_recordset($1::text::jsonb) as w(id text, absolute boolean, amount numeric, reset_at timestamptz)
           where t.${id} = w.id`,
         [JSON.stringify(batch)],

@@ -189,6 +189,7 @@ export class RedisAdmitter implements Admitter {
     } else if (localEnd > 0 && periodEnd > localEnd && Date.now() >= localEnd) {
       // Another instance started the period this one still counted in: its old spend is dropped.
       account.adoptPeriod(resetAt);
+      this.options.directory.touched(account);
     }
     account.spentNanos = spent;
   }
