@@ -3,6 +3,7 @@ import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { z } from "zod";
 import { authenticate, type Caller } from "./auth";
+import { ResponseCaller, type CallerLink } from "./caller";
 import type { Deployment } from "./config";
 import type { Gateway } from "./context";
 import type { KeyContext } from "./directory";
@@ -281,11 +282,7 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
   const upstreamBody = stream
     ? { ...body, stream_options: { ...(asRecord(body.stream_options) ?? {}), include_usage: true } }
     : body;
-  const abort = new AbortController();
-  const onClose = () => {
-    if (!res.writableFinished) abort.abort();
-  };
-  res.once("close", onClose);
+  const caller = new ResponseCaller(res);
   const requestId = randomUUID();
   const upstreamStarted = performance.now();
   let outcome: Outcome = { usage: null, failure: null };
@@ -297,7 +294,7 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
       route,
       body: upstreamBody,
       stream,
-      signal: abort.signal,
+      caller,
       mock: typeof body.mock_response === "string",
       // The caller's wire format decides how the upstream is called (Anthropic's is passed through).
       send: (provider, providerCall) => call.dialect.send(provider, providerCall),
@@ -323,15 +320,15 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
       res.end(reply.body);
       outcome = { usage: reply.usage, failure: null, output: reply.body };
     } else {
-      outcome = await pipeStream(gateway, call, reply.events, headers, abort.signal);
+      outcome = await pipeStream(gateway, call, reply.events, headers, caller);
     }
   } catch (err) {
     // A caller that hung up is not an upstream failure, and nothing is left to answer.
-    const failure = abort.signal.aborted ? callerClosed() : toGatewayError(gateway, err);
+    const failure = caller.gone ? callerClosed() : toGatewayError(gateway, err);
     outcome = { usage: null, failure };
     sendError(res, failure, call.dialect.errorBody);
   } finally {
-    res.removeListener("close", onClose);
+    caller.release();
     settle(gateway, call, requestId, outcome, upstreamStarted);
   }
 }
@@ -356,7 +353,7 @@ async function pipeStream(
   call: Forwarding,
   events: AsyncIterable<Uint8Array>,
   headers: Record<string, string>,
-  callerGone: AbortSignal,
+  caller: CallerLink,
 ): Promise<Outcome> {
   const { res, route, body } = call;
   res.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
@@ -366,16 +363,16 @@ async function pipeStream(
     for await (const chunk of events) {
       const out = tap.push(chunk);
       if (out !== "" && !res.write(out)) await Promise.race([once(res, "drain"), once(res, "close")]);
-      if (callerGone.aborted) {
+      if (caller.gone) {
         failure = callerClosed();
         break;
       }
     }
     const rest = tap.end();
-    if (rest !== "" && !callerGone.aborted) res.write(rest);
+    if (rest !== "" && !caller.gone) res.write(rest);
   } catch (err) {
-    failure = callerGone.aborted ? callerClosed() : toGatewayError(gateway, err);
-    if (!callerGone.aborted) res.write(call.dialect.streamError(failure));
+    failure = caller.gone ? callerClosed() : toGatewayError(gateway, err);
+    if (!caller.gone) res.write(call.dialect.streamError(failure));
   }
   res.end();
   const usage = tap.usage ?? { promptTokens: estimatePrompt(route, body), completionTokens: Math.ceil(tap.streamedChars / 4) };

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stayingCaller } from "./caller";
 import { startUpstream, type FakeUpstream } from "../test/gateway/support/upstream";
 import { parseConfigText, resolveSettings, type GatewaySettings } from "./config";
 import { GatewayError } from "./errors";
@@ -159,7 +160,7 @@ describe("cooldowns, against a local OpenAI-compatible upstream", () => {
     route: "chat" as const,
     body: { model: group, messages: [{ role: "user", content: "hi" }] },
     stream: false,
-    signal: new AbortController().signal,
+    caller: stayingCaller,
     mock: false,
   });
   const calls = (model: string) =>

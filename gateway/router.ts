@@ -1,4 +1,4 @@
-import { setTimeout as sleep } from "node:timers/promises";
+import type { CallerLink } from "./caller";
 import type { Deployment } from "./config";
 import { GatewayError } from "./errors";
 import type { Logger } from "./log";
@@ -34,8 +34,8 @@ export interface RouteRequest {
   route: LlmRoute;
   body: Record<string, unknown>;
   stream: boolean;
-  /** The caller's: aborting it stops the attempt in flight and any further ones. */
-  signal: AbortSignal;
+  /** The caller: its leaving stops the attempt in flight and any further ones. */
+  caller: CallerLink;
   /** Answer from the mock provider (a request with `mock_response`). */
   mock: boolean;
   /** How to call a provider; /v1/messages calls Anthropic natively. By default `provider.send`. */
@@ -119,6 +119,8 @@ export interface RouterOptions {
 export class Router {
   private readonly groups = new Map<string, Deployment[]>();
   private readonly states = new Map<string, DeploymentState>();
+  /** `retriesOf` per group: the groups are fixed once the router is built. */
+  private readonly retries = new Map<string, number>();
   private readonly now: () => number;
   private readonly random: () => number;
   private readonly maxBackoffMs: number;
@@ -144,6 +146,8 @@ export class Router {
   /** A deployment of `group` for a new request: shuffled by weight, cooling ones left out while others remain. */
   pick(group: string): Deployment | undefined {
     const all = this.groups.get(group) ?? [];
+    // A group's only deployment never cools down: nothing to shuffle.
+    if (all.length === 1) return all[0];
     const ready = all.filter((deployment) => !this.isCooling(deployment));
     return weightedPick(ready.length > 0 ? ready : all, this.random);
   }
@@ -168,7 +172,7 @@ export class Router {
     );
     let tried = 0;
     for (const target of targets) {
-      if (request.signal.aborted) break;
+      if (request.caller.gone) break;
       tried += 1;
       const outcome = await this.tryGroup(target, request, undefined);
       if (outcome.ok) return { ...outcome.routed, fallbacks: tried };
@@ -195,10 +199,15 @@ export class Router {
 
   /** Retries of `group`: the largest `num_retries` its deployments set, else the global one. */
   retriesOf(group: string): number {
-    const own = (this.groups.get(group) ?? []).flatMap((deployment) =>
-      deployment.numRetries === undefined ? [] : [deployment.numRetries],
-    );
-    return own.length > 0 ? Math.max(...own) : this.settings.numRetries;
+    let retries = this.retries.get(group);
+    if (retries === undefined) {
+      const own = (this.groups.get(group) ?? []).flatMap((deployment) =>
+        deployment.numRetries === undefined ? [] : [deployment.numRetries],
+      );
+      retries = own.length > 0 ? Math.max(...own) : this.settings.numRetries;
+      this.retries.set(group, retries);
+    }
+    return retries;
   }
 
   private async tryGroup(
@@ -221,7 +230,7 @@ export class Router {
         const reply = await this.attempt(deployment, request);
         return { ok: true, routed: { reply, deployment, retries: attempt } };
       } catch (err) {
-        if (request.signal.aborted) throw err;
+        if (request.caller.gone) throw err;
         lastError = err;
         const failure = classifyFailure(err);
         this.failed(deployment, err, failure, all.length);
@@ -229,11 +238,8 @@ export class Router {
         const untried = all.some((other) => !tried.has(other.id) && !this.isCooling(other));
         const wait = untried ? 0 : this.backoffMs(attempt, err);
         if (wait > 0) {
-          try {
-            await sleep(wait, undefined, { signal: request.signal });
-          } catch {
-            throw err;
-          }
+          await pause(wait, request.caller);
+          if (request.caller.gone) throw err;
         }
       }
     }
@@ -330,10 +336,7 @@ export class Router {
     const limitMs = request.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;
     // One controller for the upstream call, aborted by the caller leaving or by our clock.
     const upstream = new AbortController();
-    const follow = () => upstream.abort();
-    if (request.signal.aborted) upstream.abort();
-    else request.signal.addEventListener("abort", follow, { once: true });
-    const unfollow = () => request.signal.removeEventListener("abort", follow);
+    const unfollow = request.caller.onGone(() => upstream.abort());
     let timedOut = false;
     const clock = setTimeout(() => {
       timedOut = true;
@@ -356,12 +359,12 @@ export class Router {
       handedOver = true;
       return {
         type: "stream",
-        events: continueStream(first, iterator, deployment, upstream, request.signal, unfollow),
+        events: continueStream(first, iterator, deployment, upstream, request.caller, unfollow),
       };
     } catch (err) {
       // Whatever failed, nothing more is read from this attempt: release its connection.
       upstream.abort();
-      if (timedOut && !request.signal.aborted) {
+      if (timedOut && !request.caller.gone) {
         throw new UpstreamError(
           "timeout",
           `upstream of model ${deployment.modelName} did not ${request.stream ? "start streaming" : "answer"} within ${limitMs} ms`,
@@ -418,7 +421,7 @@ async function* continueStream(
   iterator: AsyncIterator<Uint8Array>,
   deployment: Deployment,
   upstream: AbortController,
-  callerSignal: AbortSignal,
+  caller: CallerLink,
   unfollow: () => void,
 ): AsyncIterable<Uint8Array> {
   let finished = first.done === true;
@@ -444,7 +447,7 @@ async function* continueStream(
       try {
         next = await iterator.next();
       } catch (err) {
-        if (timedOut && !callerSignal.aborted) {
+        if (timedOut && !caller.gone) {
           throw new UpstreamError(
             "timeout",
             `upstream of model ${deployment.modelName} sent nothing for ${deployment.timeoutMs} ms`,
@@ -471,4 +474,18 @@ async function* continueStream(
 export function redact(text: string, secret: string | undefined): string {
   if (!secret || secret.length < 4) return text;
   return text.split(secret).join("[redacted]");
+}
+
+/** Waits `ms`, or less if the caller leaves first. */
+function pause(ms: number, caller: CallerLink): Promise<void> {
+  return new Promise((resolve) => {
+    const stop = caller.onGone(() => {
+      clearTimeout(clock);
+      resolve();
+    });
+    const clock = setTimeout(() => {
+      stop();
+      resolve();
+    }, ms);
+  });
 }

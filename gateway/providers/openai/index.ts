@@ -27,7 +27,7 @@ const paths: Record<LlmRoute, string> = {
 const healthCheckPrompt = "test from litellm";
 
 // LiteLLM's own request fields; an OpenAI server would refuse or misread them.
-const gatewayOnlyFields = ["mock_response", "metadata", "fallbacks", "num_retries", "caching", "mock_latency_ms"];
+const gatewayOnlyFields = new Set(["mock_response", "metadata", "fallbacks", "num_retries", "caching", "mock_latency_ms"]);
 
 export class OpenAiProvider implements Provider {
   private readonly pools = new Map<string, Pool>();
@@ -59,8 +59,11 @@ export class OpenAiProvider implements Provider {
 
   async send(call: ProviderCall): Promise<ProviderReply> {
     const { deployment } = call;
-    const body: Record<string, unknown> = { ...call.body, model: deployment.upstreamModel };
-    for (const field of gatewayOnlyFields) delete body[field];
+    // One copy without the gateway's own fields (deleting them afterwards made a slow
+    // dictionary-mode object for JSON.stringify on every request).
+    const body: Record<string, unknown> = {};
+    for (const field in call.body) if (!gatewayOnlyFields.has(field)) body[field] = call.body[field];
+    body.model = deployment.upstreamModel;
     const { pool, path } = this.target(deployment, paths[call.route]);
     const options: Dispatcher.DispatchOptions = {
       method: "POST",
