@@ -91,6 +91,27 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
     expect((await h.call("/health/liveliness", {})).status).toBe(200);
   });
 
+  it("a caller hanging up before a complete answer releases the upstream call, long before its timeout", async () => {
+    const { key } = await h.newKey();
+    const released = h.upstream.hangsReleased();
+    const controller = new AbortController();
+    const pending = fetch(`${h.gateway.publicUrl}/v1/chat/completions`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify(chatBody("hang-long")),
+      signal: controller.signal,
+    }).catch(() => undefined);
+    await waitFor(async () => (h.upstream.requests.some((request) => request.body.model === "hang") ? true : undefined), 5_000, "the upstream call");
+    controller.abort();
+    await pending;
+    // `hang-long` has a 600 s timeout: only the caller leaving lets the upstream call go.
+    await waitFor(async () => (h.upstream.hangsReleased() > released ? true : undefined), 10_000, "the upstream call to be let go");
+    const metrics = await (await fetch(`${h.gateway.adminUrl}/metrics`)).text();
+    const failures = metrics.split("\n").filter((line) => line.startsWith("litellm_proxy_failed_requests_metric_total") && line.includes('requested_model="hang-long"'));
+    expect(failures.some((line) => line.includes('exception_status="499"'))).toBe(true);
+    expect(failures.some((line) => line.includes('exception_status="504"'))).toBe(false);
+  });
+
   it("embeddings are forwarded and billed on their prompt tokens", async () => {
     const { key } = await h.newKey();
     const result = await h.client(key).embeddings.create({ model: "embed-test", input: ["one", "two"] });

@@ -18,6 +18,8 @@ export interface FakeUpstream {
   url: string;
   /** Requests received, for asserting what the gateway sent upstream. */
   requests: { path: string; authorization: string | undefined; body: Record<string, unknown> }[];
+  /** How many `hang` requests the gateway has let go of (their connection closed). */
+  hangsReleased(): number;
   close(): Promise<void>;
 }
 
@@ -76,6 +78,7 @@ function slowStream(res: ServerResponse): void {
 
 export async function startUpstream(): Promise<FakeUpstream> {
   const requests: FakeUpstream["requests"] = [];
+  let hangsReleased = 0;
   const server: Server = createServer((req, res) => {
     const path = req.url ?? "/";
     if (req.method === "GET" && path.endsWith("/models")) {
@@ -86,7 +89,10 @@ export async function startUpstream(): Promise<FakeUpstream> {
       .then((body) => {
         requests.push({ path, authorization: req.headers.authorization, body });
         const model = String(body.model);
-        if (model === "hang") return;
+        if (model === "hang") {
+          res.on("close", () => (hangsReleased += 1));
+          return;
+        }
         if (model === "fail-429") {
           const text = JSON.stringify({ error: { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" } });
           res.writeHead(429, { "content-type": "application/json", "retry-after": "0", "content-length": Buffer.byteLength(text) });
@@ -140,6 +146,7 @@ export async function startUpstream(): Promise<FakeUpstream> {
   return {
     url: `${listening.origin}/v1`,
     requests,
+    hangsReleased: () => hangsReleased,
     close: listening.close,
   };
 }
@@ -166,7 +173,7 @@ export function testConfig(upstreamUrl: string, extra = ""): string {
       api_key: os.environ/TEST_UPSTREAM_KEY${params}${priced}`;
   return `
 model_list:${upstreamModel("gpt-test")}${upstreamModel("other-model")}${upstreamModel("beta-model", "beta-model")}
-      access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("bad-request")}${upstreamModel("slow-stream")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}
+      access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("bad-request")}${upstreamModel("slow-stream")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("hang-long", "hang", "\n      timeout: 600")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}
   - model_name: mock-model
     litellm_params:
       model: mock/mock-model${priced}
