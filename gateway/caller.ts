@@ -50,5 +50,5 @@ export class ResponseCaller implements CallerLink {
   }
 }
 
-/** A caller that never leaves: health probes and other calls the gateway makes for itself. */
+/** A caller that never leaves, for calls with nobody behind them (the router's tests). */
 export const stayingCaller: CallerLink = { gone: false, onGone: () => nothing };
