@@ -146,7 +146,7 @@ export class LocalAdmitter implements Admitter {
  * within the budget plus one request's cost. (Admitting a partly reserved request whenever a
  * settlement freed a little room would let many overspend at once.)
  */
-export function fits(spentNanos: number, reservedNanos: number, worstCaseNanos: number, maxNanos: number): boolean {
+function fits(spentNanos: number, reservedNanos: number, worstCaseNanos: number, maxNanos: number): boolean {
   const left = maxNanos - spentNanos - reservedNanos;
   if (left <= 0) return false;
   return worstCaseNanos <= left || reservedNanos <= 0;

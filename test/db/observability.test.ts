@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { mkdtemp, readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -10,6 +10,7 @@ import { databaseUrl, describeWithDatabase, uniqueEmail } from "../support/db";
 import { startFakePaystack, type FakePaystack } from "../support/fake-paystack";
 import { mockGatewayConfig } from "../support/gateway-config";
 import { parseMetrics, total, type Sample } from "../support/prometheus";
+import { spawnWorker } from "../support/worker";
 import { freePort, masterKey, startGateway, waitFor, type RunningGateway } from "../gateway/support/gateway";
 
 /**
@@ -19,7 +20,6 @@ import { freePort, masterKey, startGateway, waitFor, type RunningGateway } from 
  * gateway's log line for a push carries the request id of the app request that caused it.
  */
 
-const root = path.resolve(import.meta.dirname, "../..");
 const password = "observability-journey-Pa55phrase!";
 // mock-small's prices in the shared mock config, US dollars per token.
 const mockPrices = { input: 0.000001, output: 0.000002 };
@@ -247,21 +247,11 @@ describeWithDatabase("observability of a full journey", (db) => {
     const port = await freePort();
     const metricsToken = "worker-metrics-token-0123456789";
     let output = "";
-    const worker: ChildProcess = spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: "test",
-        DATABASE_URL: databaseUrl,
-        LITELLM_BASE_URL: gateway.adminUrl,
-        LITELLM_MASTER_KEY: masterKey,
-        KEY_ENCRYPTION_SECRET: process.env.KEY_ENCRYPTION_SECRET,
-        WORKER_METRICS_PORT: String(port),
-        METRICS_TOKEN: metricsToken,
-        SYNC_IDLE_MS: "200",
-        LOG_LEVEL: "info",
-      },
+    const worker: ChildProcess = spawnWorker({
+      databaseUrl,
+      gateway,
+      keyEncryptionSecret: process.env.KEY_ENCRYPTION_SECRET,
+      env: { WORKER_METRICS_PORT: String(port), METRICS_TOKEN: metricsToken, SYNC_IDLE_MS: "200", LOG_LEVEL: "info" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     worker.stdout?.on("data", (chunk: Buffer) => (output += chunk.toString()));

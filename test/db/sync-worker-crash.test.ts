@@ -1,6 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { once } from "node:events";
-import path from "node:path";
 import pino from "pino";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { createKey, createModelCatalog, type KeyServices } from "../../lib/keys/manage";
@@ -10,9 +9,9 @@ import { gatewayAlias } from "../../lib/sync/push";
 import { databaseUrl, describeWithDatabase, insertAuthUser } from "../support/db";
 import { masterKey, startGateway, waitFor, type RunningGateway } from "../gateway/support/gateway";
 import { mockGatewayConfig } from "../support/gateway-config";
+import { spawnWorker } from "../support/worker";
 
 const kek = "k".repeat(64);
-const root = path.resolve(import.meta.dirname, "../..");
 
 describeWithDatabase("sync worker killed mid-batch", (db) => {
   let gateway: RunningGateway;
@@ -27,20 +26,11 @@ describeWithDatabase("sync worker killed mid-batch", (db) => {
   });
 
   function startWorker(): ChildProcess {
-    const child = spawn(process.execPath, ["--import", "tsx", "scripts/worker.ts"], {
-      cwd: root,
-      env: {
-        PATH: process.env.PATH,
-        HOME: process.env.HOME,
-        NODE_ENV: "test",
-        DATABASE_URL: databaseUrl,
-        LITELLM_BASE_URL: gateway.adminUrl,
-        LITELLM_MASTER_KEY: masterKey,
-        KEY_ENCRYPTION_SECRET: kek,
-        SYNC_LEASE_SECONDS: "2",
-        SYNC_IDLE_MS: "50",
-        LOG_LEVEL: "silent",
-      },
+    const child = spawnWorker({
+      databaseUrl,
+      gateway,
+      keyEncryptionSecret: kek,
+      env: { SYNC_LEASE_SECONDS: "2", SYNC_IDLE_MS: "50", LOG_LEVEL: "silent" },
       stdio: "ignore",
     });
     workers.push(child);
