@@ -15,7 +15,7 @@ import type { RequestLabels } from "./metrics";
 import type { LlmRoute, Provider, ProviderCall, ProviderReply } from "./providers/types";
 import { UpstreamError } from "./providers/types";
 import { StreamTap } from "./sse";
-import { costNanos, nanosToDollars, type SpendAccount, type Usage } from "./spend";
+import { costNanos, nanosToDollars, type Usage } from "./spend";
 import { estimateInputTokens, estimateMessagesTokens, promptTokensUpperBound } from "./tokens";
 
 /**
@@ -415,11 +415,10 @@ function settle(gateway: Gateway, call: Forwarding, requestId: string, outcome: 
     gateway.metrics.succeeded(labels, deployment.upstreamModel, used, upstreamSeconds, totalSeconds);
   }
   if (context) {
-    const remaining = (account: SpendAccount | undefined) =>
-      account && account.maxBudgetNanos !== null ? nanosToDollars(account.maxBudgetNanos - account.spentNanos) : null;
-    gateway.metrics.remainingBudgets(
-      { hash: context.key.token, alias: context.key.key_alias ?? "", remaining: remaining(context.keyAccount) },
-      context.user ? { id: context.user.user_id, remaining: remaining(context.userAccount) } : null,
+    const { key, user } = context;
+    gateway.metrics.watchBudgets(
+      { hash: key.token, alias: key.key_alias ?? "", account: context.keyAccount },
+      user && context.userAccount ? { id: user.user_id, account: context.userAccount } : null,
     );
   }
   gateway.tracer.record(call, requestId, outcome, dollars);

@@ -1,4 +1,6 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import { Registry, collectDefaultMetrics } from "prom-client";
+import { nanosToDollars } from "./spend";
+import { ComputedGauge, CounterFamily, HistogramFamily, type CounterCell, type HistogramCell } from "./metric-families";
 
 /**
  * Prometheus metrics under LiteLLM's names and labels, so dashboards built for a LiteLLM proxy
@@ -11,8 +13,6 @@ const latencyBuckets = [
   0.005, 0.00625, 0.0125, 0.025, 0.05, 0.1, 0.5, 1, 1.5, 2, 2.5, 3, 3.5, 4, 4.5, 5, 5.5, 6, 6.5, 7, 7.5, 8, 8.5, 9,
   9.5, 10, 15, 20, 25, 30, 60, 120, 180, 240, 300,
 ];
-
-const requestLabels = ["end_user", "hashed_api_key", "api_key_alias", "requested_model", "team", "team_alias", "user"] as const;
 
 export interface RequestLabels {
   hashed_api_key: string;
@@ -31,95 +31,93 @@ export interface MeteredUsage {
   spendDollars: number;
 }
 
-/** The labelled series of one (key, model) pair, resolved once instead of hashing labels per request. */
+/** The series one (labels, model) pair updates, resolved once instead of per request. */
 interface Series {
-  succeeded: ReturnType<Counter["labels"]>;
-  tokens: ReturnType<Counter["labels"]>;
-  inputTokens: ReturnType<Counter["labels"]>;
-  outputTokens: ReturnType<Counter["labels"]>;
-  spend: ReturnType<Counter["labels"]>;
-  llmApiLatency: ReturnType<Histogram["labels"]>;
-  requestTotalLatency: ReturnType<Histogram["labels"]>;
+  succeeded: CounterCell;
+  tokens: CounterCell;
+  inputTokens: CounterCell;
+  outputTokens: CounterCell;
+  spend: CounterCell;
+  llmApiLatency: HistogramCell;
+  requestTotalLatency: HistogramCell;
 }
 
-// Past this many cached series the cache starts over, so a flood of distinct labels stays bounded.
-const maxCachedSeries = 10_000;
+/** The two counters one kind of failure adds to. */
+interface FailureSeries {
+  total: CounterCell;
+  failed: CounterCell;
+}
+
+/** A remaining budget as the gauges read it at scrape time. */
+export interface BudgetView {
+  maxBudgetNanos: number | null;
+  spentNanos: number;
+}
 
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly series = new Map<string, Series>();
+  private readonly failures = new Map<string, FailureSeries>();
+  private readonly watchedKeys = new Map<string, { alias: string; account: BudgetView }>();
+  private readonly watchedUsers = new Map<string, BudgetView>();
 
-  private readonly totalRequests = new Counter({
-    name: "litellm_proxy_total_requests_metric_total",
-    help: "Total number of requests made to the proxy server",
-    labelNames: [...requestLabels, "status_code"],
-    registers: [this.registry],
-  });
+  private readonly totalRequests = new CounterFamily(
+    "litellm_proxy_total_requests_metric_total",
+    "Total number of requests made to the proxy server",
+    this.registry,
+  );
 
-  private readonly failedRequests = new Counter({
-    name: "litellm_proxy_failed_requests_metric_total",
-    help: "Total number of failed responses from proxy - the client did not get a success response from litellm proxy",
-    labelNames: [...requestLabels, "exception_status", "exception_class"],
-    registers: [this.registry],
-  });
+  private readonly failedRequests = new CounterFamily(
+    "litellm_proxy_failed_requests_metric_total",
+    "Total number of failed responses from proxy - the client did not get a success response from litellm proxy",
+    this.registry,
+  );
 
-  private readonly totalTokens = new Counter({
-    name: "litellm_total_tokens_metric_total",
-    help: "Total number of input + output tokens from LLM requests",
-    labelNames: [...requestLabels, "model"],
-    registers: [this.registry],
-  });
+  private readonly totalTokens = new CounterFamily(
+    "litellm_total_tokens_metric_total",
+    "Total number of input + output tokens from LLM requests",
+    this.registry,
+  );
 
-  private readonly inputTokens = new Counter({
-    name: "litellm_input_tokens_metric_total",
-    help: "Total number of input tokens from LLM requests",
-    labelNames: [...requestLabels, "model"],
-    registers: [this.registry],
-  });
+  private readonly inputTokens = new CounterFamily(
+    "litellm_input_tokens_metric_total",
+    "Total number of input tokens from LLM requests",
+    this.registry,
+  );
 
-  private readonly outputTokens = new Counter({
-    name: "litellm_output_tokens_metric_total",
-    help: "Total number of output tokens from LLM requests",
-    labelNames: [...requestLabels, "model"],
-    registers: [this.registry],
-  });
+  private readonly outputTokens = new CounterFamily(
+    "litellm_output_tokens_metric_total",
+    "Total number of output tokens from LLM requests",
+    this.registry,
+  );
 
-  private readonly spend = new Counter({
-    name: "litellm_spend_metric_total",
-    help: "Total spend on LLM requests (US dollars)",
-    labelNames: ["end_user", "hashed_api_key", "api_key_alias", "model", "team", "team_alias", "user"],
-    registers: [this.registry],
-  });
+  private readonly spend = new CounterFamily("litellm_spend_metric_total", "Total spend on LLM requests (US dollars)", this.registry);
 
-  private readonly llmApiLatency = new Histogram({
-    name: "litellm_llm_api_latency_metric",
-    help: "Total latency (seconds) for a model's LLM API call",
-    labelNames: [...requestLabels, "model"],
-    buckets: latencyBuckets,
-    registers: [this.registry],
-  });
+  private readonly llmApiLatency = new HistogramFamily(
+    "litellm_llm_api_latency_metric",
+    "Total latency (seconds) for a model's LLM API call",
+    latencyBuckets,
+    this.registry,
+  );
 
-  private readonly requestTotalLatency = new Histogram({
-    name: "litellm_request_total_latency_metric",
-    help: "Total latency (seconds) for a request to the proxy",
-    labelNames: [...requestLabels, "model"],
-    buckets: latencyBuckets,
-    registers: [this.registry],
-  });
+  private readonly requestTotalLatency = new HistogramFamily(
+    "litellm_request_total_latency_metric",
+    "Total latency (seconds) for a request to the proxy",
+    latencyBuckets,
+    this.registry,
+  );
 
-  private readonly remainingKeyBudget = new Gauge({
-    name: "litellm_remaining_api_key_budget_metric",
-    help: "Remaining budget for api key (US dollars)",
-    labelNames: ["hashed_api_key", "api_key_alias"],
-    registers: [this.registry],
-  });
+  private readonly remainingKeyBudget = new ComputedGauge(
+    "litellm_remaining_api_key_budget_metric",
+    "Remaining budget for api key (US dollars)",
+    this.registry,
+  );
 
-  private readonly remainingUserBudget = new Gauge({
-    name: "litellm_remaining_user_budget_metric",
-    help: "Remaining budget for user (US dollars)",
-    labelNames: ["user"],
-    registers: [this.registry],
-  });
+  private readonly remainingUserBudget = new ComputedGauge(
+    "litellm_remaining_user_budget_metric",
+    "Remaining budget for user (US dollars)",
+    this.registry,
+  );
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "gateway_" });
@@ -129,16 +127,17 @@ export class GatewayMetrics {
     const name = `${labels.hashed_api_key}\u0000${labels.requested_model}\u0000${model}\u0000${labels.end_user}\u0000${labels.team}\u0000${labels.user}\u0000${labels.api_key_alias}\u0000${labels.team_alias}`;
     let found = this.series.get(name);
     if (!found) {
-      if (this.series.size >= maxCachedSeries) this.series.clear();
-      const { requested_model: _requested, ...spendLabels } = labels;
+      const ordered = requestLabelsOf(labels);
+      const withModel = { ...ordered, model };
+      const { requested_model: _requested, ...spendLabels } = withModel;
       found = {
-        succeeded: this.totalRequests.labels({ ...labels, status_code: "200" }),
-        tokens: this.totalTokens.labels({ ...labels, model }),
-        inputTokens: this.inputTokens.labels({ ...labels, model }),
-        outputTokens: this.outputTokens.labels({ ...labels, model }),
-        spend: this.spend.labels({ ...spendLabels, model }),
-        llmApiLatency: this.llmApiLatency.labels({ ...labels, model }),
-        requestTotalLatency: this.requestTotalLatency.labels({ ...labels, model }),
+        succeeded: this.totalRequests.cell({ ...ordered, status_code: "200" }),
+        tokens: this.totalTokens.cell(withModel),
+        inputTokens: this.inputTokens.cell(withModel),
+        outputTokens: this.outputTokens.cell(withModel),
+        spend: this.spend.cell(spendLabels),
+        llmApiLatency: this.llmApiLatency.cell(withModel),
+        requestTotalLatency: this.requestTotalLatency.cell(withModel),
       };
       this.series.set(name, found);
     }
@@ -148,43 +147,80 @@ export class GatewayMetrics {
   /** A successful request: its count, tokens, spend and latencies in one call. */
   succeeded(labels: RequestLabels, model: string, usage: MeteredUsage | null, upstreamSeconds: number, totalSeconds: number): void {
     const series = this.seriesOf(labels, model);
-    series.succeeded.inc();
-    if (usage) {
-      series.tokens.inc(usage.promptTokens + usage.completionTokens);
-      series.inputTokens.inc(usage.promptTokens);
-      series.outputTokens.inc(usage.completionTokens);
-      series.spend.inc(usage.spendDollars);
-    }
-    series.llmApiLatency.observe(upstreamSeconds);
-    series.requestTotalLatency.observe(totalSeconds);
+    series.succeeded.value += 1;
+    if (usage) this.addUsage(series, usage);
+    this.llmApiLatency.observe(series.llmApiLatency, upstreamSeconds);
+    this.requestTotalLatency.observe(series.requestTotalLatency, totalSeconds);
   }
 
   requestFailed(labels: RequestLabels, statusCode: number, exceptionClass: string): void {
-    this.totalRequests.inc({ ...labels, status_code: String(statusCode) });
-    this.failedRequests.inc({ ...labels, exception_status: String(statusCode), exception_class: exceptionClass });
+    const name = `${labels.hashed_api_key}\u0000${labels.requested_model}\u0000${labels.end_user}\u0000${labels.team}\u0000${labels.user}\u0000${labels.api_key_alias}\u0000${labels.team_alias}\u0000${statusCode}\u0000${exceptionClass}`;
+    let found = this.failures.get(name);
+    if (!found) {
+      const ordered = requestLabelsOf(labels);
+      const status = String(statusCode);
+      found = {
+        total: this.totalRequests.cell({ ...ordered, status_code: status }),
+        failed: this.failedRequests.cell({ ...ordered, exception_status: status, exception_class: exceptionClass }),
+      };
+      this.failures.set(name, found);
+    }
+    found.total.value += 1;
+    found.failed.value += 1;
   }
 
+  /** Tokens and spend of a request that failed after using some (a stream cut short). */
   usage(labels: RequestLabels, model: string, usage: MeteredUsage): void {
-    const series = this.seriesOf(labels, model);
-    series.tokens.inc(usage.promptTokens + usage.completionTokens);
-    series.inputTokens.inc(usage.promptTokens);
-    series.outputTokens.inc(usage.completionTokens);
-    series.spend.inc(usage.spendDollars);
+    this.addUsage(this.seriesOf(labels, model), usage);
   }
 
   latency(labels: RequestLabels, model: string, upstreamSeconds: number, totalSeconds: number): void {
-    this.llmApiLatency.observe({ ...labels, model }, upstreamSeconds);
-    this.requestTotalLatency.observe({ ...labels, model }, totalSeconds);
+    const series = this.seriesOf(labels, model);
+    this.llmApiLatency.observe(series.llmApiLatency, upstreamSeconds);
+    this.requestTotalLatency.observe(series.requestTotalLatency, totalSeconds);
   }
 
-  remainingBudgets(key: { hash: string; alias: string; remaining: number | null }, user: { id: string; remaining: number | null } | null): void {
-    if (key.remaining !== null) {
-      this.remainingKeyBudget.set({ hashed_api_key: key.hash, api_key_alias: key.alias }, key.remaining);
+  private addUsage(series: Series, usage: MeteredUsage): void {
+    series.tokens.value += usage.promptTokens + usage.completionTokens;
+    series.inputTokens.value += usage.promptTokens;
+    series.outputTokens.value += usage.completionTokens;
+    series.spend.value += usage.spendDollars;
+  }
+
+  /**
+   * The remaining budgets of a key and its user, as gauges read when scraped (so they also
+   * show a reset or an admin's change since the last request). Cheap on repeat calls.
+   */
+  watchBudgets(key: { hash: string; alias: string; account: BudgetView }, user: { id: string; account: BudgetView } | null): void {
+    const known = this.watchedKeys.get(key.hash);
+    if (!known || known.alias !== key.alias || known.account !== key.account) {
+      this.watchedKeys.set(key.hash, { alias: key.alias, account: key.account });
+      this.remainingKeyBudget.watch({ hashed_api_key: key.hash, api_key_alias: key.alias }, () => remainingDollars(key.account));
     }
-    if (user && user.remaining !== null) this.remainingUserBudget.set({ user: user.id }, user.remaining);
+    if (user && this.watchedUsers.get(user.id) !== user.account) {
+      this.watchedUsers.set(user.id, user.account);
+      this.remainingUserBudget.watch({ user: user.id }, () => remainingDollars(user.account));
+    }
   }
 
   async text(): Promise<string> {
     return this.registry.metrics();
   }
+}
+
+/** The request labels in one fixed order, so each series has one identity in its family. */
+function requestLabelsOf(labels: RequestLabels): RequestLabels {
+  return {
+    end_user: labels.end_user,
+    hashed_api_key: labels.hashed_api_key,
+    api_key_alias: labels.api_key_alias,
+    requested_model: labels.requested_model,
+    team: labels.team,
+    team_alias: labels.team_alias,
+    user: labels.user,
+  };
+}
+
+function remainingDollars(account: BudgetView): number | null {
+  return account.maxBudgetNanos === null ? null : nanosToDollars(account.maxBudgetNanos - account.spentNanos);
 }
