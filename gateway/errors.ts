@@ -1,4 +1,5 @@
 import type { ServerResponse } from "node:http";
+import { writeHead } from "./response-head";
 
 /**
  * The one error type of the gateway. Every failure a caller can see is one of these, answered in
@@ -47,7 +48,7 @@ export function sendError(res: ServerResponse, err: GatewayError, format: (err: 
     return;
   }
   const body = format(err);
-  res.writeHead(err.status, {
+  writeHead(res, err.status, {
     ...err.headers,
     "content-type": "application/json",
     "content-length": Buffer.byteLength(body),

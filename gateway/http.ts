@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { z } from "zod";
 import { GatewayError, badRequest } from "./errors";
+import { writeHead } from "./response-head";
 
 // A body this much over the limit is not drained to its end: the connection is cut instead.
 const drainLimitBytes = 64 * 1024 * 1024;
@@ -66,7 +67,7 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infe
 
 export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
   const body = JSON.stringify(value);
-  res.writeHead(status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) });
+  writeHead(res, status, { ...headers, "content-type": "application/json", "content-length": Buffer.byteLength(body) });
   res.end(body);
 }
 

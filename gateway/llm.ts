@@ -14,6 +14,7 @@ import type { LimitSubject } from "./limits";
 import type { RequestLabels } from "./metrics";
 import type { LlmRoute, Provider, ProviderCall, ProviderReply } from "./providers/types";
 import { UpstreamError } from "./providers/types";
+import { setCallId, writeHead } from "./response-head";
 import { StreamTap } from "./sse";
 import { costNanos, nanosToDollars, type Usage } from "./spend";
 import { estimateInputTokens, estimateMessagesTokens, promptTokensUpperBound } from "./tokens";
@@ -284,6 +285,7 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
     : body;
   const caller = new ResponseCaller(res);
   const requestId = randomUUID();
+  setCallId(res, requestId);
   const upstreamStarted = performance.now();
   let outcome: Outcome = { usage: null, failure: null };
   try {
@@ -310,7 +312,7 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
       "x-litellm-attempted-fallbacks": String(routed.fallbacks),
     };
     if (reply.type === "json") {
-      res.writeHead(200, {
+      writeHead(res, 200, {
         ...headers,
         "content-type": "application/json",
         "content-length": reply.body.length,
@@ -356,7 +358,7 @@ async function pipeStream(
   caller: CallerLink,
 ): Promise<Outcome> {
   const { res, route, body } = call;
-  res.writeHead(200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  writeHead(res, 200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
   const tap = call.dialect.tap(isIncludeUsage(body.stream_options) || gateway.settings.alwaysIncludeStreamUsage);
   let failure: GatewayError | null = null;
   try {

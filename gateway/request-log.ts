@@ -3,6 +3,7 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { sanitizeRequestId } from "../lib/request-id";
 import type { Logger } from "./log";
 import { pathOf } from "./http";
+import { callIdOf, setRequestId } from "./response-head";
 
 /**
  * One request id per request: the caller's `x-request-id` when it is short and plain (the app
@@ -11,21 +12,18 @@ import { pathOf } from "./http";
  * response is done. `x-litellm-call-id` stays LiteLLM's per-call id; both are on the log line.
  */
 
-const ids = new WeakMap<IncomingMessage, string>();
-
 // Probes and scrapes arrive every few seconds; their lines are debug, so info stays readable.
 const quietPaths = new Set(["/health/liveliness", "/health/liveness", "/health/readiness", "/metrics"]);
 
 export function beginRequest(log: Logger, req: IncomingMessage, res: ServerResponse): void {
   const started = performance.now();
   const requestId = sanitizeRequestId(headerValue(req.headers["x-request-id"])) ?? randomUUID();
-  ids.set(req, requestId);
-  res.setHeader("x-request-id", requestId);
+  setRequestId(res, requestId);
   // Above info (the benchmark runs at warn) no line would be written: skip the listener too.
   if (!log.isLevelEnabled("info")) return;
   res.once("close", () => {
     const path = pathOf(req.url ?? "/");
-    const callId = res.getHeader("x-litellm-call-id");
+    const callId = callIdOf(res);
     const line = {
       requestId,
       method: req.method,
@@ -38,11 +36,6 @@ export function beginRequest(log: Logger, req: IncomingMessage, res: ServerRespo
     if (quietPaths.has(path)) log.debug(line, "request");
     else log.info(line, "request");
   });
-}
-
-/** The id `beginRequest` gave this request ("" for one it never saw). */
-export function requestIdOf(req: IncomingMessage): string {
-  return ids.get(req) ?? "";
 }
 
 function headerValue(value: string | string[] | undefined): string | undefined {

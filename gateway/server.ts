@@ -12,6 +12,7 @@ import { handleLlmRequest } from "./llm";
 import { MessagesDialect } from "./messages";
 import type { LlmRoute } from "./providers/types";
 import { beginRequest } from "./request-log";
+import { writeHead } from "./response-head";
 import { ok, type Route, type RouteCall } from "./routes";
 
 export const gatewayVersion = "creditgate-gateway/0.1.0";
@@ -159,7 +160,7 @@ async function dispatch(gateway: Gateway, kind: ListenerKind, req: IncomingMessa
   const result = await route.handle(call);
   if (result === "written") return;
   if (result.contentType) {
-    res.writeHead(result.status ?? 200, { "content-type": result.contentType });
+    writeHead(res, result.status ?? 200, { "content-type": result.contentType });
     res.end(result.body);
     return;
   }

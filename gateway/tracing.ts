@@ -1,4 +1,4 @@
-import type { IncomingMessage } from "node:http";
+import type { ServerResponse } from "node:http";
 import { Langfuse } from "langfuse";
 import { z } from "zod";
 import { parseEnv } from "../lib/env";
@@ -8,7 +8,7 @@ import type { GatewayError } from "./errors";
 import type { Logger } from "./log";
 import type { RequestLabels } from "./metrics";
 import type { LlmRoute } from "./providers/types";
-import { requestIdOf } from "./request-log";
+import { requestIdOf } from "./response-head";
 import type { Usage } from "./spend";
 
 /**
@@ -24,7 +24,7 @@ import type { Usage } from "./spend";
 
 /** What llm.ts knows about a call when it settles it. */
 export interface TracedCall {
-  req: IncomingMessage;
+  res: ServerResponse;
   route: LlmRoute;
   caller: Caller;
   deployment: Deployment;
@@ -137,7 +137,7 @@ function send(langfuse: Langfuse, call: TracedCall, callId: string, outcome: Tra
   const input = logIo ? inputOf(route, body) : undefined;
   const output = logIo && outcome.output ? outputOf(route, outcome.output) : undefined;
   const metadata = {
-    request_id: requestIdOf(call.req),
+    request_id: requestIdOf(call.res),
     litellm_call_id: callId,
     user_api_key_hash: labels.hashed_api_key,
     user_api_key_alias: labels.api_key_alias || null,
