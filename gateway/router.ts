@@ -1,4 +1,4 @@
-import type { CallerLink } from "./caller";
+import { Cancellation, type CallerLink } from "./caller";
 import type { Deployment } from "./config";
 import { GatewayError } from "./errors";
 import type { Logger } from "./log";
@@ -334,8 +334,8 @@ export class Router {
   private async attempt(deployment: Deployment, request: RouteRequest): Promise<ProviderReply> {
     const provider = request.mock ? this.providers.mock : this.providers[deployment.provider];
     const limitMs = request.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;
-    // One controller for the upstream call, aborted by the caller leaving or by our clock.
-    const upstream = new AbortController();
+    // One cancellation for the upstream call, by the caller leaving or by our clock.
+    const upstream = new Cancellation();
     const unfollow = request.caller.onGone(() => upstream.abort());
     let timedOut = false;
     const clock = setTimeout(() => {
@@ -349,7 +349,7 @@ export class Router {
         route: request.route,
         body: request.body,
         stream: request.stream,
-        signal: upstream.signal,
+        cancel: upstream,
       };
       const reply = await (request.send ? request.send(provider, call) : provider.send(call));
       if (reply.type === "json") return reply;
@@ -420,7 +420,7 @@ async function* continueStream(
   first: IteratorResult<Uint8Array>,
   iterator: AsyncIterator<Uint8Array>,
   deployment: Deployment,
-  upstream: AbortController,
+  upstream: Cancellation,
   caller: CallerLink,
   unfollow: () => void,
 ): AsyncIterable<Uint8Array> {

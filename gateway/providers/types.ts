@@ -9,8 +9,17 @@ export interface ProviderCall {
   /** The caller's body, validated; the provider maps it to its upstream's shape. */
   body: Record<string, unknown>;
   stream: boolean;
-  /** Aborted when the caller goes away, so the upstream call stops too. */
-  signal: AbortSignal;
+  /** Aborted when the caller goes away or the attempt times out, so the upstream call stops too. */
+  cancel: Cancel;
+}
+
+/** An upstream call's cancellation: listen on it directly, or take an AbortSignal from it. */
+export interface Cancel {
+  readonly aborted: boolean;
+  /** An AbortSignal that follows this cancellation, made on first use. */
+  readonly signal: AbortSignal;
+  /** Calls `listener` once on abort (at once if already aborted); returns how to stop listening. */
+  onAbort(listener: () => void): () => void;
 }
 
 /** A complete response, already in OpenAI's shape, with the usage the provider reported. */

@@ -1,5 +1,6 @@
 import type { Dispatcher, Pool } from "undici";
 import type { Deployment } from "../../config";
+import { Cancellation } from "../../caller";
 import { badRequest } from "../../errors";
 import { Pools, parseJson, readAll, upstreamFailure, type ResponseBody } from "../native";
 import { decodeEvents } from "../sse-decode";
@@ -55,7 +56,7 @@ export class AnthropicProvider implements Provider {
         path,
         headers: this.headers(deployment, beta),
         body: JSON.stringify(body),
-        signal: call.signal,
+        signal: call.cancel.signal,
         headersTimeout: deployment.timeoutMs,
         bodyTimeout: deployment.timeoutMs,
       });
@@ -93,8 +94,8 @@ export class AnthropicProvider implements Provider {
   async checkHealth(deployment: Deployment): Promise<HealthResult> {
     const probe = { model: deployment.upstreamModel, max_tokens: 1, messages: [{ role: "user", content: "ping" }] };
     try {
-      const signal = AbortSignal.timeout(deployment.timeoutMs + 1_000);
-      const response = await this.post({ deployment, route: "chat", body: probe, stream: false, signal }, probe);
+      const cancel = Cancellation.after(deployment.timeoutMs + 1_000);
+      const response = await this.post({ deployment, route: "chat", body: probe, stream: false, cancel }, probe);
       await response.body.dump();
       return { healthy: true };
     } catch (err) {

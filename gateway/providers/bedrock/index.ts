@@ -63,7 +63,7 @@ export class BedrockProvider implements Provider {
     }
     const converse = toConverseRequest(call.body);
     const libraries = await loadAwsLibraries();
-    const response = await this.request(libraries, deployment, converse, call.stream, call.signal);
+    const response = await this.request(libraries, deployment, converse, call.stream, call.cancel.signal);
 
     if (response.statusCode >= 400) {
       const raw = await readAll(response.body, deployment).catch(() => Buffer.alloc(0));

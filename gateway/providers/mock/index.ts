@@ -60,7 +60,7 @@ function embed(text: string, dimensions: number): number[] {
 
 export class MockProvider implements Provider {
   async send(call: ProviderCall): Promise<ProviderReply> {
-    if (call.deployment.mockLatencyMs > 0) await delay(call.deployment.mockLatencyMs, undefined, { signal: call.signal });
+    if (call.deployment.mockLatencyMs > 0) await delay(call.deployment.mockLatencyMs, undefined, { signal: call.cancel.signal });
     const created = Math.floor(Date.now() / 1000);
     const model = call.deployment.upstreamModel;
 

@@ -46,7 +46,7 @@ export class OllamaProvider implements Provider {
     const { deployment } = call;
     const model = deployment.upstreamModel;
     if (call.route === "embedding") {
-      const response = await this.post(deployment, "/api/embed", { model, input: call.body.input }, call.signal);
+      const response = await this.post(deployment, "/api/embed", { model, input: call.body.input }, call.cancel.signal);
       const raw = await readAll(response.body, deployment);
       if (response.statusCode >= 400) throw ollamaError(response.statusCode, raw);
       const parsed = embedAnswerSchema.safeParse(parseJson(raw, deployment));
@@ -57,7 +57,7 @@ export class OllamaProvider implements Provider {
 
     const useChat = this.api === "chat" && call.route === "chat";
     const request = useChat ? toChatRequest(call.body, model, call.stream) : toGenerateRequest(call.body, model, call.stream);
-    const response = await this.post(deployment, useChat ? "/api/chat" : "/api/generate", request, call.signal);
+    const response = await this.post(deployment, useChat ? "/api/chat" : "/api/generate", request, call.cancel.signal);
     const shape = call.route === "chat" ? "chat" : "text";
     if (response.statusCode >= 400) {
       throw ollamaError(response.statusCode, await readAll(response.body, deployment).catch(() => Buffer.alloc(0)));

@@ -2,8 +2,10 @@ import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
 import type { Deployment } from "../../config";
 import { estimateInputTokens, estimateMessagesTokens } from "../../tokens";
 import { readAll, upstreamFailure } from "../native";
+import { Cancellation } from "../../caller";
 import {
   UpstreamError,
+  type Cancel,
   usageFrom,
   type HealthResult,
   type LlmRoute,
@@ -77,7 +79,7 @@ export class OpenAiProvider implements Provider {
 
     let reply: Awaited<ReturnType<typeof exchange>>;
     try {
-      reply = await exchange(pool, options, call.signal);
+      reply = await exchange(pool, options, call.cancel);
     } catch (err) {
       throw upstreamFailure(err, deployment);
     }
@@ -98,7 +100,7 @@ export class OpenAiProvider implements Provider {
     const { deployment } = call;
     let response: Dispatcher.ResponseData;
     try {
-      response = await pool.request({ ...options, signal: call.signal });
+      response = await pool.request({ ...options, signal: call.cancel.signal });
     } catch (err) {
       throw upstreamFailure(err, deployment);
     }
@@ -127,7 +129,7 @@ export class OpenAiProvider implements Provider {
           ? { prompt: healthCheckPrompt, max_tokens: 1 }
           : { messages: [{ role: "user", content: healthCheckPrompt }], max_tokens: 1 };
     try {
-      await this.send({ deployment, route, body, stream: false, signal: AbortSignal.timeout(deployment.timeoutMs) });
+      await this.send({ deployment, route, body, stream: false, cancel: Cancellation.after(deployment.timeoutMs) });
       return { healthy: true };
     } catch (err) {
       return { healthy: false, error: upstreamFailure(err, deployment).message };
@@ -148,10 +150,10 @@ export class OpenAiProvider implements Provider {
 function exchange(
   pool: Pool,
   options: Dispatcher.DispatchOptions,
-  signal: AbortSignal,
+  cancel: Cancel,
 ): Promise<{ status: number; body: Buffer; retryAfter: string | string[] | undefined }> {
   return new Promise((resolve, reject) => {
-    if (signal.aborted) {
+    if (cancel.aborted) {
       reject(new undiciErrors.RequestAbortedError());
       return;
     }
@@ -160,13 +162,11 @@ function exchange(
     const chunks: Buffer[] = [];
     let size = 0;
     let controller: Dispatcher.DispatchController | null = null;
-    const onAbort = () => controller?.abort(new undiciErrors.RequestAbortedError());
-    signal.addEventListener("abort", onAbort, { once: true });
-    const done = () => signal.removeEventListener("abort", onAbort);
+    const done = cancel.onAbort(() => controller?.abort(new undiciErrors.RequestAbortedError()));
     pool.dispatch(options, {
       onRequestStart(started) {
         controller = started;
-        if (signal.aborted) started.abort(new undiciErrors.RequestAbortedError());
+        if (cancel.aborted) started.abort(new undiciErrors.RequestAbortedError());
       },
       onResponseStart(_controller, statusCode, headers) {
         status = statusCode;
