@@ -1,6 +1,7 @@
 import type { Sql } from "../lib/db/client";
 import type { Directory } from "./directory";
 import type { Logger } from "./log";
+import { SpendLogQueue } from "./spend-log-queue";
 import { insertSpendLogs, spendLogJson, type NewSpendLog } from "./store";
 
 // Past this many unwritten rows a flush starts at once rather than at the next tick.
@@ -15,9 +16,10 @@ const maxQueuedRows = 100_000;
  * one spend-log row per request. Runs every `proxy_batch_write_at` seconds and at shutdown.
  */
 export class SpendFlusher {
-  // Rows as JSON (spendLogJson), waiting for the next batch.
-  private logs: string[] = [];
+  // Rows as JSON (spendLogJson), in batches of `eagerFlushRows`, waiting to be written.
+  private readonly logs = new SpendLogQueue(eagerFlushRows);
   private timer: NodeJS.Timeout | undefined;
+  private failing = false;
   private running: Promise<void> = Promise.resolve();
 
   constructor(
@@ -29,8 +31,8 @@ export class SpendFlusher {
 
   add(row: NewSpendLog): void {
     if (!this.keepLogs) return;
-    this.logs.push(spendLogJson(row));
-    if (this.logs.length === eagerFlushRows) void this.flush();
+    // While writes fail, the timer retries: a full batch does not start another attempt.
+    if (this.logs.push(spendLogJson(row)) && !this.failing) void this.flush();
   }
 
   start(intervalMs: number): void {
@@ -48,7 +50,7 @@ export class SpendFlusher {
 
   /** Rows and accounts still waiting for Postgres. */
   pending(): number {
-    return this.logs.length + this.directory.unflushedAccounts();
+    return this.logs.rows + this.directory.unflushedAccounts();
   }
 
   /** Writes everything recorded so far; concurrent calls queue behind each other. */
@@ -60,19 +62,21 @@ export class SpendFlusher {
 
   private async flushOnce(): Promise<void> {
     await this.directory.flushSpend();
-    if (this.logs.length === 0) return;
-    const batch = this.logs;
-    this.logs = [];
+    const batches = this.logs.take();
+    let written = 0;
     try {
-      await insertSpendLogs(this.sql, batch);
-    } catch (err) {
-      this.logs = batch.concat(this.logs);
-      if (this.logs.length > maxQueuedRows) {
-        const dropped = this.logs.length - maxQueuedRows;
-        this.logs = this.logs.slice(dropped);
-        this.log.error({ dropped }, "spend-log queue full while Postgres is unreachable; oldest rows dropped");
+      for (const batch of batches) {
+        await insertSpendLogs(this.sql, batch.json());
+        written += 1;
       }
-      this.log.error({ err, rows: batch.length }, "spend-log flush failed; will retry");
+      this.failing = false;
+    } catch (err) {
+      this.failing = true;
+      const unwritten = batches.slice(written);
+      const dropped = this.logs.putBack(unwritten, maxQueuedRows);
+      if (dropped > 0) this.log.error({ dropped }, "spend-log queue full while Postgres is unreachable; oldest rows dropped");
+      const rows = unwritten.reduce((sum, batch) => sum + batch.rows, 0);
+      this.log.error({ err, rows }, "spend-log flush failed; will retry");
     }
   }
 }

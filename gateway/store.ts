@@ -314,9 +314,9 @@ export interface NewSpendLog {
 
 /**
  * One spend-log row as the JSON `insertSpendLogs` reads. Rows are serialised as they are
- * recorded, so a batch is one join instead of a map and a stringify of a thousand objects that
- * stalled the event loop for milliseconds, and a queued row is one string for the young
- * generation to copy rather than an object and its dozen strings.
+ * recorded, into the queue's off-heap batches (spend-log-queue.ts), so writing a batch is one
+ * conversion instead of a stringify of a thousand objects that stalled the event loop for
+ * milliseconds.
  */
 export function spendLogJson({ spendNanos, ...log }: NewSpendLog): string {
   return JSON.stringify({
@@ -327,9 +327,8 @@ export function spendLogJson({ spendNanos, ...log }: NewSpendLog): string {
   });
 }
 
-/** Inserts rows made by `spendLogJson`; a request id already written is skipped. */
-export async function insertSpendLogs(sql: Sql, rows: string[]): Promise<void> {
-  if (rows.length === 0) return;
+/** Inserts a JSON array of rows made by `spendLogJson`; a request id already written is skipped. */
+export async function insertSpendLogs(sql: Sql, rows: string): Promise<void> {
   await sql.unsafe(
     `insert into gateway.spend_logs (request_id, call_type, api_key, spend, total_tokens, prompt_tokens,
        completion_tokens, start_time, end_time, model, model_id, model_group, custom_llm_provider, api_base,
@@ -341,7 +340,7 @@ export async function insertSpendLogs(sql: Sql, rows: string[]): Promise<void> {
          model text, model_id text, model_group text, custom_llm_provider text, api_base text, user_id text,
          team_id text, end_user text, status text)
      on conflict (request_id) do nothing`,
-    [`[${rows.join(",")}]`],
+    [rows],
   );
 }
 

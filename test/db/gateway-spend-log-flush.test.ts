@@ -1,0 +1,100 @@
+import { randomUUID } from "node:crypto";
+import { beforeAll, expect, it } from "vitest";
+import type { Sql } from "../../lib/db/client";
+import { Directory } from "../../gateway/directory";
+import { SpendFlusher } from "../../gateway/flusher";
+import { createLogger } from "../../gateway/log";
+import { migrateGateway, type NewSpendLog } from "../../gateway/store";
+import { describeWithDatabase } from "../support/db";
+
+/**
+ * Spend-log rows wait in the flusher's off-heap batches until Postgres takes them: a write that
+ * fails loses nothing and writes nothing twice, and the text of every field arrives intact.
+ */
+
+function spendLog(fields: Partial<NewSpendLog> = {}): NewSpendLog {
+  const now = new Date();
+  return {
+    request_id: randomUUID(),
+    call_type: "acompletion",
+    api_key: "f".repeat(64),
+    spendNanos: 1_234,
+    total_tokens: 3,
+    prompt_tokens: 2,
+    completion_tokens: 1,
+    start_time: now,
+    end_time: now,
+    model: "gpt-4o-mini",
+    model_id: "deployment-1",
+    model_group: "gpt-test",
+    custom_llm_provider: "openai",
+    api_base: null,
+    user_id: null,
+    team_id: null,
+    end_user: null,
+    status: "success",
+    ...fields,
+  };
+}
+
+/** The database, except that its writes are refused while `down` is set. */
+function refusingWhileDown(sql: Sql): { sql: Sql; setDown(down: boolean): void } {
+  let down = false;
+  const wrapped = new Proxy(sql, {
+    get(target, property, receiver) {
+      if (property === "unsafe" && down) return () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+      return Reflect.get(target, property, receiver) as unknown;
+    },
+  });
+  return { sql: wrapped, setDown: (value) => (down = value) };
+}
+
+describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => {
+  beforeAll(async () => {
+    await migrateGateway(db());
+  });
+
+  const silent = createLogger("silent");
+  const stored = async (ids: string[]) => {
+    const rows = await db()<{ request_id: string; end_user: string | null; spend: string }[]>`
+      select request_id, end_user, spend from gateway.spend_logs where request_id = any(${ids})`;
+    return new Map(rows.map((row) => [row.request_id, row]));
+  };
+
+  it("rows recorded while Postgres refuses writes are all written once it answers again, none twice", async () => {
+    const database = refusingWhileDown(db());
+    const flusher = new SpendFlusher(database.sql, new Directory(db(), silent), silent, true);
+    const before = Array.from({ length: 2_500 }, () => spendLog());
+    database.setDown(true);
+    for (const row of before) flusher.add(row);
+    await flusher.flush();
+    expect(flusher.pending()).toBe(2_500);
+    const during = Array.from({ length: 10 }, () => spendLog());
+    for (const row of during) flusher.add(row);
+    await flusher.flush();
+    expect(flusher.pending()).toBe(2_510);
+
+    database.setDown(false);
+    await flusher.flush();
+    expect(flusher.pending()).toBe(0);
+    const ids = [...before, ...during].map((row) => row.request_id);
+    expect((await stored(ids)).size).toBe(2_510);
+    // A batch written again (its answer lost after the commit) adds nothing.
+    const again = spendLog({ request_id: ids[0] });
+    flusher.add(again);
+    await flusher.flush();
+    const [count] = await db()<{ n: number }[]>`select count(*)::int as n from gateway.spend_logs where request_id = any(${ids})`;
+    expect(count?.n).toBe(2_510);
+  });
+
+  it("keeps quotes, backslashes, line breaks and non-Latin text of a row as they were", async () => {
+    const flusher = new SpendFlusher(db(), new Directory(db(), silent), silent, true);
+    const odd = 'end "user" \\ line\nbreak 🦜 éü 中文';
+    const row = spendLog({ end_user: odd, spendNanos: 987_654_321 });
+    flusher.add(row);
+    await flusher.flush();
+    const written = (await stored([row.request_id])).get(row.request_id);
+    expect(written?.end_user).toBe(odd);
+    expect(Number(written?.spend)).toBe(0.987654321);
+  });
+});
