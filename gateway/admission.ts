@@ -18,9 +18,9 @@ export interface BudgetCheck {
 
 export interface AdmissionRequest {
   /** Checked in this order; accounts without a max budget are only recorded on. */
-  budgets: BudgetCheck[];
+  budgets: readonly BudgetCheck[];
   worstCaseNanos: number;
-  subjects: LimitSubject[];
+  subjects: readonly LimitSubject[];
   now: Date;
 }
 
@@ -31,8 +31,9 @@ export interface Reservation {
 
 export interface Admission {
   reservations: Reservation[];
-  subjects: LimitSubject[];
-  headers: Record<string, string>;
+  subjects: readonly LimitSubject[];
+  /** `x-ratelimit-*` headers for the answer, as name, value, name, value… */
+  headers: readonly string[];
   /** Where the reservations and the parallel slots were taken, so settlement gives them back there. */
   place: "local" | "shared";
 }
@@ -56,7 +57,7 @@ export interface Admitter {
   close(): Promise<void>;
 }
 
-export const noAdmission: Admission = { reservations: [], subjects: [], headers: {}, place: "local" };
+export const noAdmission: Admission = { reservations: [], subjects: [], headers: [], place: "local" };
 
 export function budgetExceeded(name: string, spentNanos: number, maxNanos: number): GatewayError {
   return new GatewayError(

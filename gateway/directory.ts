@@ -48,6 +48,8 @@ export class Directory {
   private readonly members = new Map<string, MemberRow | null>();
   private readonly unknownKeys = new Map<string, number>();
   private readonly loading = new Map<string, Promise<KeyContext | undefined>>();
+  // The context each cached key last resolved to, until any row or account changes.
+  private readonly contexts = new Map<string, KeyContext>();
   private readonly accounts = new Map<string, SpendAccount>();
   private readonly dirty = new Set<SpendAccount>();
   private flushing: Promise<void> = Promise.resolve();
@@ -65,6 +67,8 @@ export class Directory {
 
   /** The key's context if everything it needs is cached; undefined means "ask `loadKey`". */
   cachedKey(token: string): KeyContext | null | undefined {
+    const resolved = this.contexts.get(token);
+    if (resolved) return resolved;
     const key = this.keys.get(token);
     if (!key) {
       const unknownUntil = this.unknownKeys.get(token);
@@ -78,7 +82,9 @@ export class Directory {
     const memberName = key.team_id !== null && key.user_id !== null ? memberId(key.team_id, key.user_id) : null;
     const member = memberName === null ? undefined : this.members.get(memberName);
     if (member === undefined && memberName !== null) return undefined;
-    return this.context(key, user ?? undefined, team ?? undefined, member ?? undefined);
+    const context = this.context(key, user ?? undefined, team ?? undefined, member ?? undefined);
+    this.contexts.set(token, context);
+    return context;
   }
 
   async loadKey(token: string): Promise<KeyContext | undefined> {
@@ -156,6 +162,7 @@ export class Directory {
 
   private cacheMember(teamId: string, userId: string, member: MemberRow | undefined): void {
     const name = memberId(teamId, userId);
+    this.contexts.clear();
     this.members.set(name, member ?? null);
     if (member) this.syncAccount("member", name, memberBudget(member));
     else this.dropAccount("member", name);
@@ -168,6 +175,7 @@ export class Directory {
   }
 
   private cacheKey(key: KeyRow): void {
+    this.contexts.clear();
     this.keys.set(key.token, key);
     this.unknownKeys.delete(key.token);
     this.syncAccount("key", key.token, key);
@@ -179,6 +187,7 @@ export class Directory {
   }
 
   private cacheUser(userId: string, user: UserRow | undefined): void {
+    this.contexts.clear();
     this.users.set(userId, user ?? null);
     if (user) this.syncAccount("user", userId, user);
   }
@@ -189,17 +198,20 @@ export class Directory {
   }
 
   private cacheTeam(teamId: string, team: TeamRow | undefined): void {
+    this.contexts.clear();
     this.teams.set(teamId, team ?? null);
     if (team) this.syncAccount("team", teamId, team);
   }
 
   forgetKey(token: string): void {
+    this.contexts.clear();
     this.keys.delete(token);
     this.dropAccount("key", token);
     this.listener?.changed({ kind: "key", id: token });
   }
 
   forgetUser(userId: string): void {
+    this.contexts.clear();
     this.users.delete(userId);
     this.dropAccount("user", userId);
     this.listener?.changed({ kind: "user", id: userId });
@@ -210,6 +222,7 @@ export class Directory {
    * Postgres. Spend accounts stay, since they hold spend not yet flushed.
    */
   evict(change: DirectoryChange): void {
+    this.contexts.clear();
     if (change.kind === "key") {
       this.keys.delete(change.id);
       this.unknownKeys.delete(change.id);
@@ -220,6 +233,7 @@ export class Directory {
 
   /** Forgets every cached row, after missing other instances' changes (Redis was away). */
   evictAll(): void {
+    this.contexts.clear();
     this.keys.clear();
     this.unknownKeys.clear();
     this.users.clear();
@@ -268,6 +282,7 @@ export class Directory {
     const account = this.accounts.get(name);
     if (account) this.dirty.delete(account);
     this.accounts.delete(name);
+    this.contexts.clear();
   }
 
   existingAccount(kind: SpendKind, id: string): SpendAccount | undefined {

@@ -42,7 +42,8 @@ describe("rate limits", () => {
     const team: LimitSubject = { descriptor: "team", id: "t", rpmLimit: 0, tpmLimit: null, maxParallelRequests: null };
     expect(isRefusal(limiter.admit([own, team], 0))).toBe(true);
     const pass = limiter.admit([own], 1);
-    expect(!isRefusal(pass) && pass.headers["x-ratelimit-api_key-remaining-requests"]).toBe("4");
+    const headers = isRefusal(pass) ? [] : pass.headers;
+    expect(headers[headers.indexOf("x-ratelimit-api_key-remaining-requests") + 1]).toBe("4");
   });
 
   it("max_parallel_requests frees a slot when a request finishes", () => {

@@ -33,18 +33,58 @@ export interface LimitRefusal {
 }
 
 export interface LimitPass {
-  headers: Record<string, string>;
+  /** The `x-ratelimit-*` headers for the answer, as name, value, name, value… */
+  headers: readonly string[];
 }
 
+const noHeaders: readonly string[] = Object.freeze([]);
+
+/** The `x-ratelimit-*` header names of each descriptor, made once rather than per request. */
+const headerNames = {
+  api_key: limitHeaderNames("api_key"),
+  user: limitHeaderNames("user"),
+  team: limitHeaderNames("team"),
+};
+
+function limitHeaderNames(descriptor: LimitSubject["descriptor"]) {
+  const prefix = `x-ratelimit-${descriptor}`;
+  return {
+    limitRequests: `${prefix}-limit-requests`,
+    remainingRequests: `${prefix}-remaining-requests`,
+    limitTokens: `${prefix}-limit-tokens`,
+    remainingTokens: `${prefix}-remaining-tokens`,
+  };
+}
+
+/** Appends a subject's limit and remaining headers, given its window's counts with this request. */
+export function pushLimitHeaders(headers: string[], subject: LimitSubject, requests: number, tokens: number): void {
+  const names = headerNames[subject.descriptor];
+  if (subject.rpmLimit !== null) {
+    headers.push(names.limitRequests, String(subject.rpmLimit), names.remainingRequests, String(Math.max(0, subject.rpmLimit - requests)));
+  }
+  if (subject.tpmLimit !== null) {
+    headers.push(names.limitTokens, String(subject.tpmLimit), names.remainingTokens, String(Math.max(0, subject.tpmLimit - tokens)));
+  }
+}
+
+const isLimited = (subject: LimitSubject) =>
+  subject.rpmLimit !== null || subject.tpmLimit !== null || subject.maxParallelRequests !== null;
+
 export class RateLimiter {
-  private readonly windows = new Map<string, Window>();
+  // One map per descriptor, looked up by the row's own id string (whose hash the engine keeps),
+  // rather than by a `descriptor:id` string built on every request.
+  private readonly windows: Record<LimitSubject["descriptor"], Map<string, Window>> = {
+    api_key: new Map(),
+    user: new Map(),
+    team: new Map(),
+  };
 
   private window(subject: LimitSubject, now: number): Window {
-    const name = `${subject.descriptor}:${subject.id}`;
-    let window = this.windows.get(name);
+    const windows = this.windows[subject.descriptor];
+    let window = windows.get(subject.id);
     if (!window) {
       window = { startedAt: now, requests: 0, tokens: 0, inFlight: 0 };
-      this.windows.set(name, window);
+      windows.set(subject.id, window);
     } else if (now - window.startedAt >= windowMs) {
       window.startedAt = now;
       window.requests = 0;
@@ -58,15 +98,11 @@ export class RateLimiter {
    * request refused by its team's limit does not use up its key's.
    */
   admit(subjects: readonly LimitSubject[], now: number): LimitPass | LimitRefusal {
-    const limited = subjects.filter(
-      (subject) => subject.rpmLimit !== null || subject.tpmLimit !== null || subject.maxParallelRequests !== null,
-    );
-    if (limited.length === 0) return { headers: {} };
-    const windows = limited.map((subject) => this.window(subject, now));
-    for (let index = 0; index < limited.length; index += 1) {
-      const subject = limited[index];
-      const window = windows[index];
-      if (!subject || !window) continue;
+    let limited = 0;
+    for (const subject of subjects) {
+      if (!isLimited(subject)) continue;
+      limited += 1;
+      const window = this.window(subject, now);
       const resetAt = window.startedAt + windowMs;
       if (subject.maxParallelRequests !== null && window.inFlight + 1 > subject.maxParallelRequests) {
         return { subject, kind: "max_parallel_requests", limit: subject.maxParallelRequests, resetAt };
@@ -78,22 +114,14 @@ export class RateLimiter {
         return { subject, kind: "tokens", limit: subject.tpmLimit, resetAt };
       }
     }
-    const headers: Record<string, string> = {};
-    for (let index = 0; index < limited.length; index += 1) {
-      const subject = limited[index];
-      const window = windows[index];
-      if (!subject || !window) continue;
+    if (limited === 0) return { headers: noHeaders };
+    const headers: string[] = [];
+    for (const subject of subjects) {
+      if (!isLimited(subject)) continue;
+      const window = this.window(subject, now);
       window.requests += 1;
       window.inFlight += 1;
-      const prefix = `x-ratelimit-${subject.descriptor}`;
-      if (subject.rpmLimit !== null) {
-        headers[`${prefix}-limit-requests`] = String(subject.rpmLimit);
-        headers[`${prefix}-remaining-requests`] = String(Math.max(0, subject.rpmLimit - window.requests));
-      }
-      if (subject.tpmLimit !== null) {
-        headers[`${prefix}-limit-tokens`] = String(subject.tpmLimit);
-        headers[`${prefix}-remaining-tokens`] = String(Math.max(0, subject.tpmLimit - window.tokens));
-      }
+      pushLimitHeaders(headers, subject, window.requests, window.tokens);
     }
     return { headers };
   }
@@ -101,7 +129,7 @@ export class RateLimiter {
   /** Ends an admitted request: frees its parallel slot and counts the tokens it used. */
   finish(subjects: readonly LimitSubject[], tokens: number, now: number): void {
     for (const subject of subjects) {
-      const window = this.windows.get(`${subject.descriptor}:${subject.id}`);
+      const window = this.windows[subject.descriptor].get(subject.id);
       if (!window) continue;
       window.inFlight = Math.max(0, window.inFlight - 1);
       if (now - window.startedAt < windowMs) window.tokens += tokens;
@@ -110,8 +138,10 @@ export class RateLimiter {
 
   /** Drops windows that ended long ago and have nothing in flight, so memory stays bounded. */
   sweep(now: number): void {
-    for (const [name, window] of this.windows) {
-      if (window.inFlight === 0 && now - window.startedAt >= 2 * windowMs) this.windows.delete(name);
+    for (const windows of Object.values(this.windows)) {
+      for (const [id, window] of windows) {
+        if (window.inFlight === 0 && now - window.startedAt >= 2 * windowMs) windows.delete(id);
+      }
     }
   }
 }

@@ -209,8 +209,21 @@ function admit(
   );
   // LiteLLM skips budget checks for models priced at exactly zero in both directions.
   const free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
-  const budgets = free ? [] : budgetsOf(gateway, context);
-  return gateway.admitter.admit({ budgets, worstCaseNanos, subjects: limitSubjects(context), now });
+  const checks = checksOf(gateway, context);
+  return gateway.admitter.admit({ budgets: free ? [] : checks.budgets, worstCaseNanos, subjects: checks.subjects, now });
+}
+
+// What a key's checks draw on, made once per context (the directory keeps a key's context until
+// one of its rows changes) rather than on every request.
+const checksByContext = new WeakMap<KeyContext, { budgets: BudgetCheck[]; subjects: LimitSubject[] }>();
+
+function checksOf(gateway: Gateway, context: KeyContext): { budgets: BudgetCheck[]; subjects: LimitSubject[] } {
+  let checks = checksByContext.get(context);
+  if (!checks) {
+    checks = { budgets: budgetsOf(gateway, context), subjects: limitSubjects(context) };
+    checksByContext.set(context, checks);
+  }
+  return checks;
 }
 
 function budgetsOf(gateway: Gateway, context: KeyContext): BudgetCheck[] {
@@ -303,22 +316,32 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
     });
     const { reply, deployment } = routed;
     call.deployment = deployment;
-    const headers = {
+    // Name, value pairs: a flat list is the cheapest head for Node to write.
+    const headers = [
       ...admission.headers,
-      "x-litellm-call-id": requestId,
-      "x-litellm-model-id": deployment.id,
-      "x-litellm-model-group": deployment.modelName,
-      "x-litellm-attempted-retries": String(routed.retries),
-      "x-litellm-attempted-fallbacks": String(routed.fallbacks),
-    };
+      "x-litellm-call-id",
+      requestId,
+      "x-litellm-model-id",
+      deployment.id,
+      "x-litellm-model-group",
+      deployment.modelName,
+      "x-litellm-attempted-retries",
+      String(routed.retries),
+      "x-litellm-attempted-fallbacks",
+      String(routed.fallbacks),
+    ];
     if (reply.type === "json") {
-      writeHead(res, 200, {
-        ...headers,
-        "content-type": "application/json",
-        "content-length": reply.body.length,
-        "x-litellm-response-cost": String(nanosToDollars(costNanos(reply.usage, deployment))),
-        "x-litellm-overhead-duration-ms": (upstreamStarted - call.started).toFixed(3),
-      });
+      headers.push(
+        "content-type",
+        "application/json",
+        "content-length",
+        String(reply.body.length),
+        "x-litellm-response-cost",
+        String(nanosToDollars(costNanos(reply.usage, deployment))),
+        "x-litellm-overhead-duration-ms",
+        (upstreamStarted - call.started).toFixed(3),
+      );
+      writeHead(res, 200, headers);
       res.end(reply.body);
       outcome = { usage: reply.usage, failure: null, output: reply.body };
     } else {
@@ -354,11 +377,12 @@ async function pipeStream(
   gateway: Gateway,
   call: Forwarding,
   events: AsyncIterable<Uint8Array>,
-  headers: Record<string, string>,
+  headers: string[],
   caller: CallerLink,
 ): Promise<Outcome> {
   const { res, route, body } = call;
-  writeHead(res, 200, { ...headers, "content-type": "text/event-stream", "cache-control": "no-cache", connection: "keep-alive" });
+  headers.push("content-type", "text/event-stream", "cache-control", "no-cache", "connection", "keep-alive");
+  writeHead(res, 200, headers);
   const tap = call.dialect.tap(isIncludeUsage(body.stream_options) || gateway.settings.alwaysIncludeStreamUsage);
   let failure: GatewayError | null = null;
   try {

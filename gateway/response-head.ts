@@ -32,9 +32,15 @@ export function callIdOf(res: ServerResponse): string | undefined {
   return (res as ServerResponse & Tagged)[callIds];
 }
 
-/** `res.writeHead` with the request's `x-request-id` added to `headers` (a fresh object it may change). */
-export function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders): void {
+/**
+ * `res.writeHead` with the request's `x-request-id` added to `headers`: an object, or name,
+ * value pairs in a flat list (either fresh, since it is changed).
+ */
+export function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders | string[]): void {
   const requestId = requestIdOf(res);
-  if (requestId !== "") headers["x-request-id"] = requestId;
+  if (requestId !== "") {
+    if (Array.isArray(headers)) headers.push("x-request-id", requestId);
+    else headers["x-request-id"] = requestId;
+  }
   res.writeHead(status, headers);
 }

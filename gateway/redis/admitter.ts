@@ -15,7 +15,7 @@ import {
 import { budgetResetAt } from "../budget";
 import type { Directory } from "../directory";
 import { GatewayError } from "../errors";
-import type { LimitKind, LimitSubject, RateLimiter } from "../limits";
+import { pushLimitHeaders, type LimitKind, type LimitSubject, type RateLimiter } from "../limits";
 import type { Logger } from "../log";
 import type { SpendAccount } from "../spend";
 import type { RedisConnection } from "./connection";
@@ -128,7 +128,7 @@ export class RedisAdmitter implements Admitter {
     // Accounts with neither a budget nor a period only have spend recorded, at settlement.
     const budgets = request.budgets.filter(({ account }) => account.maxBudgetNanos !== null || account.budgetDuration !== null);
     const subjects = request.subjects.filter(hasLimit);
-    if (budgets.length === 0 && subjects.length === 0) return { reservations: [], subjects, headers: {}, place: "shared" };
+    if (budgets.length === 0 && subjects.length === 0) return { reservations: [], subjects, headers: [], place: "shared" };
     const keys = [...budgets.map(({ account }) => this.accountKey(account)), ...subjects.map((s) => this.windowKey(s))];
     const args: (string | number)[] = [
       this.options.instanceId,
@@ -354,19 +354,11 @@ function limitOf(subject: LimitSubject, kind: LimitKind): number {
   return subject.maxParallelRequests ?? 0;
 }
 
-function headersOf(subjects: readonly LimitSubject[], windows: readonly [number, number, number][]): Record<string, string> {
-  const headers: Record<string, string> = {};
+function headersOf(subjects: readonly LimitSubject[], windows: readonly [number, number, number][]): string[] {
+  const headers: string[] = [];
   subjects.forEach((subject, index) => {
     const [, requests, tokens] = windows[index] ?? [0, 0, 0];
-    const prefix = `x-ratelimit-${subject.descriptor}`;
-    if (subject.rpmLimit !== null) {
-      headers[`${prefix}-limit-requests`] = String(subject.rpmLimit);
-      headers[`${prefix}-remaining-requests`] = String(Math.max(0, subject.rpmLimit - requests));
-    }
-    if (subject.tpmLimit !== null) {
-      headers[`${prefix}-limit-tokens`] = String(subject.tpmLimit);
-      headers[`${prefix}-remaining-tokens`] = String(Math.max(0, subject.tpmLimit - tokens));
-    }
+    pushLimitHeaders(headers, subject, requests, tokens);
   });
   return headers;
 }

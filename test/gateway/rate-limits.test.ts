@@ -60,3 +60,36 @@ describe("rate limits answer 429 with retry-after and x-ratelimit headers", () =
     expect(after).toBe(before);
   });
 });
+
+describe("changed limits and access apply to a key's very next request", () => {
+  it("an rpm_limit lowered through /key/update on a key in use", async () => {
+    const { key, token } = await h.newKey({ rpm_limit: 100 });
+    expect((await chat(key)).status).toBe(200);
+    expect((await h.admin("/key/update", { key: token, rpm_limit: 1 })).status).toBe(200);
+    const refused = await chat(key);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("x-ratelimit-api_key-limit-requests")).toBe("1");
+  });
+
+  it("a team rpm_limit set through /team/update on a team whose key is in use", async () => {
+    const team = await h.admin("/team/new", {});
+    const teamId = (team.body as { team_id: string }).team_id;
+    const { key } = await h.newKey({ team_id: teamId });
+    expect((await chat(key)).status).toBe(200);
+    expect((await h.admin("/team/update", { team_id: teamId, rpm_limit: 1 })).status).toBe(200);
+    // Requests count from when a limit exists (as LiteLLM's limiter): one more passes.
+    const counted = await chat(key);
+    expect(counted.status).toBe(200);
+    expect(counted.headers.get("x-ratelimit-team-limit-requests")).toBe("1");
+    const refused = await chat(key);
+    expect(refused.status).toBe(429);
+    expect(errorOf(refused.body).message).toContain(`Rate limit exceeded for team: ${teamId}`);
+  });
+
+  it("a model list narrowed through /key/update on a key in use", async () => {
+    const { key, token } = await h.newKey({});
+    expect((await chat(key)).status).toBe(200);
+    expect((await h.admin("/key/update", { key: token, models: ["no-such-model-for-this-key"] })).status).toBe(200);
+    expect((await chat(key)).status).toBe(403);
+  });
+});
