@@ -318,12 +318,27 @@ export interface NewSpendLog {
  * conversion instead of a stringify of a thousand objects that stalled the event loop for
  * milliseconds.
  */
-export function spendLogJson({ spendNanos, ...log }: NewSpendLog): string {
+export function spendLogJson(log: NewSpendLog): string {
+  // Field by field: copying the row with a rest and a spread cost as much as the stringify.
   return JSON.stringify({
-    ...log,
-    spend: nanosToDecimal(spendNanos),
+    request_id: log.request_id,
+    call_type: log.call_type,
+    api_key: log.api_key,
+    spend: nanosToDecimal(log.spendNanos),
+    total_tokens: log.total_tokens,
+    prompt_tokens: log.prompt_tokens,
+    completion_tokens: log.completion_tokens,
     start_time: log.start_time.toISOString(),
     end_time: log.end_time.toISOString(),
+    model: log.model,
+    model_id: log.model_id,
+    model_group: log.model_group,
+    custom_llm_provider: log.custom_llm_provider,
+    api_base: log.api_base,
+    user_id: log.user_id,
+    team_id: log.team_id,
+    end_user: log.end_user,
+    status: log.status,
   });
 }
 
