@@ -4,14 +4,34 @@ import { badRequest } from "../errors";
 import { UpstreamError } from "./types";
 
 /**
- * What the providers with their own wire format (Anthropic, Bedrock, Ollama) share: keep-alive pools,
- * timeouts mapped to UpstreamError, and OpenAI-shaped chunks and replies built from parts.
+ * What the providers share: keep-alive pools, timeouts mapped to UpstreamError, and (for those
+ * with their own wire format: Anthropic, Bedrock, Ollama) OpenAI-shaped chunks and replies built
+ * from parts.
  */
+
+/** Where a deployment's `api_base` points: its origin's pool, its path without a trailing slash. */
+export interface Upstream {
+  pool: Pool;
+  path: string;
+  url: URL;
+}
 
 export class Pools {
   private readonly pools = new Map<string, Pool>();
+  // Parsed once per api_base: a URL parse per request was a visible part of the hot path.
+  private readonly upstreams = new Map<string, Upstream>();
 
-  get(origin: string): Pool {
+  at(apiBase: string): Upstream {
+    let upstream = this.upstreams.get(apiBase);
+    if (!upstream) {
+      const url = new URL(apiBase);
+      upstream = { pool: this.get(url.origin), path: url.pathname.replace(/\/+$/, ""), url };
+      this.upstreams.set(apiBase, upstream);
+    }
+    return upstream;
+  }
+
+  private get(origin: string): Pool {
     let pool = this.pools.get(origin);
     if (!pool) {
       pool = new Pool(origin, { connections: 256, pipelining: 1, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 600_000 });
@@ -23,6 +43,7 @@ export class Pools {
   async close(): Promise<void> {
     await Promise.all([...this.pools.values()].map((pool) => pool.close()));
     this.pools.clear();
+    this.upstreams.clear();
   }
 }
 

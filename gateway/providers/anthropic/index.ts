@@ -28,11 +28,11 @@ export class AnthropicProvider implements Provider {
 
   /** LiteLLM's api_base is the host (`https://api.anthropic.com`); a base ending in /v1 works too. */
   private target(deployment: Deployment, resource: "messages" | "models"): { pool: Pool; path: string } {
-    const base = new URL(deployment.apiBase);
-    let path = base.pathname.replace(/\/+$/, "");
+    const upstream = this.pools.at(deployment.apiBase);
+    let path = upstream.path;
     if (path.endsWith("/v1/messages")) path = path.slice(0, -"/messages".length);
     else if (!path.endsWith("/v1")) path = `${path}/v1`;
-    return { pool: this.pools.get(base.origin), path: `${path}/${resource}` };
+    return { pool: upstream.pool, path: `${path}/${resource}` };
   }
 
   private headers(deployment: Deployment, beta?: string): Record<string, string> {

@@ -88,9 +88,10 @@ export class BedrockProvider implements Provider {
     signal?: AbortSignal,
     timeoutMs = deployment.timeoutMs,
   ): Promise<Dispatcher.ResponseData> {
-    const base = new URL(deployment.apiBase);
+    const upstream = this.pools.at(deployment.apiBase);
+    const base = upstream.url;
     // The model id is one path segment: `:` and an ARN's `/` are percent-encoded, as the SDK does.
-    const path = `${base.pathname.replace(/\/+$/, "")}/model/${encodeURIComponent(deployment.upstreamModel)}/${stream ? "converse-stream" : "converse"}`;
+    const path = `${upstream.path}/model/${encodeURIComponent(deployment.upstreamModel)}/${stream ? "converse-stream" : "converse"}`;
     const body = JSON.stringify(converse);
     try {
       const signed = await signerFor(libraries, deployment).sign({
@@ -107,7 +108,7 @@ export class BedrockProvider implements Provider {
         },
         body,
       });
-      return await this.pools.get(base.origin).request({
+      return await upstream.pool.request({
         method: "POST",
         path,
         headers: signed.headers,

@@ -23,14 +23,14 @@ export class OllamaProvider implements Provider {
   constructor(private readonly api: "chat" | "generate") {}
 
   private async post(deployment: Deployment, suffix: string, body: unknown, signal: AbortSignal) {
-    const base = new URL(deployment.apiBase);
+    const upstream = this.pools.at(deployment.apiBase);
     const headers: Record<string, string> = { "content-type": "application/json" };
     // Ollama itself takes no key; one behind an authenticating proxy may.
     if (deployment.apiKey) headers.authorization = `Bearer ${deployment.apiKey}`;
     try {
-      return await this.pools.get(base.origin).request({
+      return await upstream.pool.request({
         method: "POST",
-        path: `${base.pathname.replace(/\/+$/, "")}${suffix}`,
+        path: `${upstream.path}${suffix}`,
         headers,
         body: JSON.stringify(body),
         signal,
@@ -71,11 +71,11 @@ export class OllamaProvider implements Provider {
 
   async checkHealth(deployment: Deployment): Promise<HealthResult> {
     // `/api/tags` lists the pulled models: the server answers and the model is there to run.
-    const base = new URL(deployment.apiBase);
+    const upstream = this.pools.at(deployment.apiBase);
     try {
-      const response = await this.pools.get(base.origin).request({
+      const response = await upstream.pool.request({
         method: "GET",
-        path: `${base.pathname.replace(/\/+$/, "")}/api/tags`,
+        path: `${upstream.path}/api/tags`,
         headersTimeout: 5_000,
         bodyTimeout: 5_000,
       });

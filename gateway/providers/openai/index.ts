@@ -1,7 +1,7 @@
-import { Pool, errors as undiciErrors, type Dispatcher } from "undici";
+import { errors as undiciErrors, type Dispatcher, type Pool } from "undici";
 import type { Deployment } from "../../config";
 import { estimateInputTokens, estimateMessagesTokens } from "../../tokens";
-import { readAll, upstreamFailure } from "../native";
+import { Pools, readAll, upstreamFailure } from "../native";
 import { Cancellation } from "../../caller";
 import {
   UpstreamError,
@@ -32,26 +32,7 @@ const healthCheckPrompt = "test from litellm";
 const gatewayOnlyFields = new Set(["mock_response", "metadata", "fallbacks", "num_retries", "caching", "mock_latency_ms"]);
 
 export class OpenAiProvider implements Provider {
-  private readonly pools = new Map<string, Pool>();
-
-  private pool(origin: string): Pool {
-    let pool = this.pools.get(origin);
-    if (!pool) {
-      pool = new Pool(origin, {
-        connections: 256,
-        pipelining: 1,
-        keepAliveTimeout: 30_000,
-        keepAliveMaxTimeout: 600_000,
-      });
-      this.pools.set(origin, pool);
-    }
-    return pool;
-  }
-
-  private target(deployment: Deployment, suffix: string): { pool: Pool; path: string } {
-    const base = new URL(deployment.apiBase);
-    return { pool: this.pool(base.origin), path: `${base.pathname.replace(/\/+$/, "")}${suffix}` };
-  }
+  private readonly pools = new Pools();
 
   private headers(deployment: Deployment): Record<string, string> {
     const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
@@ -66,7 +47,9 @@ export class OpenAiProvider implements Provider {
     const body: Record<string, unknown> = {};
     for (const field in call.body) if (!gatewayOnlyFields.has(field)) body[field] = call.body[field];
     body.model = deployment.upstreamModel;
-    const { pool, path } = this.target(deployment, paths[call.route]);
+    const upstream = this.pools.at(deployment.apiBase);
+    const pool = upstream.pool;
+    const path = `${upstream.path}${paths[call.route]}`;
     const options: Dispatcher.DispatchOptions = {
       method: "POST",
       path,
@@ -137,8 +120,7 @@ export class OpenAiProvider implements Provider {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.pools.values()].map((pool) => pool.close()));
-    this.pools.clear();
+    await this.pools.close();
   }
 }
 
