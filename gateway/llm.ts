@@ -94,19 +94,20 @@ export async function handleLlmRequest(
 ): Promise<void> {
   const started = performance.now();
   const startTime = new Date();
-  let labels: RequestLabels = emptyLabels();
+  // What is known so far, for the metrics' labels if a check refuses the request.
+  let caller: Caller | null = null;
+  let body: (Record<string, unknown> & { model: string }) | null = null;
   try {
-    const caller = await authenticate(gateway, req.headers);
-    labels = labelsOf(caller, "", "");
+    caller = await authenticate(gateway, req.headers);
     const raw = await readBody(req, gateway.settings.maxRequestBytes);
-    const body = dialect.parse(raw, route);
-    labels = labelsOf(caller, body.model, typeof body.user === "string" ? body.user : "");
+    body = dialect.parse(raw, route);
     const deployment = chooseDeployment(gateway, caller, body.model, routePath);
     const admission = await admit(gateway, caller, deployment, body, route, raw.length, startTime);
+    const labels = labelsOf(caller, body);
     await forward(gateway, { req, res, route, caller, deployment, body, admission, labels, started, startTime, dialect });
   } catch (err) {
     const error = toGatewayError(gateway, err);
-    gateway.metrics.requestFailed(labels, error.status, error.type);
+    gateway.metrics.requestFailed(caller ? labelsOf(caller, body) : emptyLabels(), error.status, error.type);
     sendError(res, error, dialect.errorBody);
   }
 }
@@ -115,7 +116,9 @@ function emptyLabels(): RequestLabels {
   return { end_user: "", hashed_api_key: "", api_key_alias: "", requested_model: "", team: "", team_alias: "", user: "" };
 }
 
-function labelsOf(caller: Caller, model: string, endUser: string): RequestLabels {
+function labelsOf(caller: Caller, body: Record<string, unknown> & { model: string } | null): RequestLabels {
+  const model = body ? body.model : "";
+  const endUser = typeof body?.user === "string" ? body.user : "";
   if (caller.kind === "master") {
     return { ...emptyLabels(), hashed_api_key: caller.hash, requested_model: model, end_user: endUser, user: "default_user_id" };
   }

@@ -19,7 +19,12 @@ describe("metric families kept as numbers and served at scrape", () => {
     }
 
     const theirs = new Registry();
-    const reference = new Counter({ name: "requests_total", help: "Requests", labelNames: ["hashed_api_key", "model"], registers: [theirs] });
+    const reference = new Counter({
+      name: "requests_total",
+      help: "Requests",
+      labelNames: ["hashed_api_key", "model"],
+      registers: [theirs],
+    });
     const referenceHistogram = new Histogram({
       name: "latency_seconds",
       help: "Latency",

@@ -59,7 +59,13 @@ abstract class Family<Cell> {
   async get(): Promise<FamilySnapshot> {
     const values: FamilyValue[] = [];
     for (const { labels, cell } of this.cells.values()) values.push(...this.values(labels, cell));
-    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
+    return {
+      name: this.name,
+      help: this.help,
+      type: this.type,
+      aggregator: this.aggregator,
+      values,
+    };
   }
 
   /** Zeroes every series; cells handed out stay valid. */
@@ -126,7 +132,11 @@ export class HistogramFamily extends Family<HistogramCell> {
     let cumulative = 0;
     this.bounds.forEach((bound, index) => {
       cumulative += cell.counts[index] ?? 0;
-      values.push({ metricName: bucket, labels: { le: String(bound), ...labels }, value: cumulative });
+      values.push({
+        metricName: bucket,
+        labels: { le: String(bound), ...labels },
+        value: cumulative,
+      });
     });
     values.push({ metricName: bucket, labels: { le: "+Inf", ...labels }, value: cell.count });
     values.push({ metricName: `${this.name}_sum`, labels, value: cell.sum });

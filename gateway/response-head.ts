@@ -36,7 +36,11 @@ export function callIdOf(res: ServerResponse): string | undefined {
  * `res.writeHead` with the request's `x-request-id` added to `headers`: an object, or name,
  * value pairs in a flat list (either fresh, since it is changed).
  */
-export function writeHead(res: ServerResponse, status: number, headers: OutgoingHttpHeaders | string[]): void {
+export function writeHead(
+  res: ServerResponse,
+  status: number,
+  headers: OutgoingHttpHeaders | string[],
+): void {
   const requestId = requestIdOf(res);
   if (requestId !== "") {
     if (Array.isArray(headers)) headers.push("x-request-id", requestId);

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { SpendLogBatch, SpendLogQueue } from "./spend-log-queue";
 
-const row = (id: number, extra: Record<string, unknown> = {}) => JSON.stringify({ request_id: `r${id}`, ...extra });
-const ids = (batch: SpendLogBatch) => (JSON.parse(batch.json()) as { request_id: string }[]).map((r) => r.request_id);
+const row = (id: number, extra: Record<string, unknown> = {}) =>
+  JSON.stringify({ request_id: `r${id}`, ...extra });
+const ids = (batch: SpendLogBatch) =>
+  (JSON.parse(batch.json()) as { request_id: string }[]).map((r) => r.request_id);
 
 describe("the spend-log queue", () => {
   it("cuts rows into batches of the given size, each a JSON array, and says when one is complete", () => {
@@ -19,10 +21,14 @@ describe("the spend-log queue", () => {
   it("keeps any text intact, whatever its UTF-8 length, past the buffer's first size", () => {
     const queue = new SpendLogQueue(10_000);
     const odd = 'quote " backslash \\ newline \n emoji 🦜 accents éü 中文 \u2028';
-    const rows = Array.from({ length: 2_000 }, (_, id) => row(id, { end_user: `${odd}${"x".repeat(id % 300)}` }));
+    const rows = Array.from({ length: 2_000 }, (_, id) =>
+      row(id, { end_user: `${odd}${"x".repeat(id % 300)}` }),
+    );
     for (const text of rows) queue.push(text);
     const [batch] = queue.take();
-    expect(JSON.parse(batch?.json() ?? "")).toEqual(rows.map((text) => JSON.parse(text) as unknown));
+    expect(JSON.parse(batch?.json() ?? "")).toEqual(
+      rows.map((text) => JSON.parse(text) as unknown),
+    );
   });
 
   it("puts unwritten batches back before newer rows, and drops whole batches, oldest first, beyond the limit", () => {

@@ -42,7 +42,8 @@ function refusingWhileDown(sql: Sql): { sql: Sql; setDown(down: boolean): void }
   let down = false;
   const wrapped = new Proxy(sql, {
     get(target, property, receiver) {
-      if (property === "unsafe" && down) return () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
+      if (property === "unsafe" && down)
+        return () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
       return Reflect.get(target, property, receiver) as unknown;
     },
   });
@@ -83,7 +84,9 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     const again = spendLog({ request_id: ids[0] });
     flusher.add(again);
     await flusher.flush();
-    const [count] = await db()<{ n: number }[]>`select count(*)::int as n from gateway.spend_logs where request_id = any(${ids})`;
+    const [count] = await db()<
+      { n: number }[]
+    >`select count(*)::int as n from gateway.spend_logs where request_id = any(${ids})`;
     expect(count?.n).toBe(2_510);
   });
 

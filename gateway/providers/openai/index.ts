@@ -33,10 +33,19 @@ const gatewayOnlyFields = new Set(["mock_response", "metadata", "fallbacks", "nu
 
 export class OpenAiProvider implements Provider {
   private readonly pools = new Pools();
+  // Each deployment's request headers, made once (undici only reads them).
+  private readonly headerSets = new WeakMap<Deployment, Readonly<Record<string, string>>>();
 
-  private headers(deployment: Deployment): Record<string, string> {
-    const headers: Record<string, string> = { "content-type": "application/json", accept: "application/json" };
-    if (deployment.apiKey) headers.authorization = `Bearer ${deployment.apiKey}`;
+  private headers(deployment: Deployment): Readonly<Record<string, string>> {
+    let headers = this.headerSets.get(deployment);
+    if (!headers) {
+      headers = {
+        "content-type": "application/json",
+        accept: "application/json",
+        ...(deployment.apiKey ? { authorization: `Bearer ${deployment.apiKey}` } : {}),
+      };
+      this.headerSets.set(deployment, headers);
+    }
     return headers;
   }
 
