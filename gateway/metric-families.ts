@@ -26,6 +26,8 @@ interface FamilySnapshot {
   values: FamilyValue[];
 }
 
+const seriesId = (labels: Labels) => Object.values(labels).join("\u0000");
+
 /** What prom-client's registry calls on a metric when it serves or resets it. */
 abstract class Family<Cell> {
   readonly aggregator = "sum";
@@ -47,13 +49,18 @@ abstract class Family<Cell> {
 
   /** The series with these labels, made on first use; keep it and update it directly. */
   cell(labels: Labels): Cell {
-    const id = Object.values(labels).join("\u0000");
+    const id = seriesId(labels);
     let found = this.cells.get(id);
     if (!found) {
       found = { labels: { ...labels }, cell: this.fresh() };
       this.cells.set(id, found);
     }
     return found.cell;
+  }
+
+  /** Stops exposing the series with these labels. */
+  remove(labels: Labels): void {
+    this.cells.delete(seriesId(labels));
   }
 
   async get(): Promise<FamilySnapshot> {

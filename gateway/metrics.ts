@@ -194,6 +194,8 @@ export class GatewayMetrics {
   watchBudgets(key: { hash: string; alias: string; account: BudgetView }, user: { id: string; account: BudgetView } | null): void {
     const known = this.watchedKeys.get(key.hash);
     if (!known || known.alias !== key.alias || known.account !== key.account) {
+      // A renamed key keeps one series, under its new alias.
+      if (known) this.remainingKeyBudget.remove({ hashed_api_key: key.hash, api_key_alias: known.alias });
       this.watchedKeys.set(key.hash, { alias: key.alias, account: key.account });
       this.remainingKeyBudget.watch({ hashed_api_key: key.hash, api_key_alias: key.alias }, () => remainingDollars(key.account));
     }

@@ -144,6 +144,21 @@ describe("gateway /metrics after real traffic", () => {
     expect(total(samples, "litellm_remaining_user_budget_metric", { user: userId })).toBeCloseTo(1 - spent, 9);
   });
 
+  it("shows a budget change at the next scrape, and a renamed key under its new alias only", async () => {
+    const key = await admin("/key/generate", { key_alias: "gauge-before", max_budget: 0.25 });
+    const prompt = [{ role: "user", content: "Say hello" }];
+    expect((await chat(String(key.key), { model: "gpt-test", messages: prompt })).status).toBe(200);
+    const hash = String(key.token);
+    expect(total((await scrape()).samples, "litellm_remaining_api_key_budget_metric", { hashed_api_key: hash })).toBeCloseTo(0.25 - chatCost, 9);
+
+    await admin("/key/update", { key: hash, key_alias: "gauge-after", max_budget: 0.5 });
+    expect((await chat(String(key.key), { model: "gpt-test", messages: prompt })).status).toBe(200);
+    const { samples } = await scrape();
+    const remaining = series(samples, "litellm_remaining_api_key_budget_metric", { hashed_api_key: hash });
+    expect(remaining.map((sample) => sample.labels.api_key_alias)).toEqual(["gauge-after"]);
+    expect(remaining[0]?.value).toBeCloseTo(0.5 - 2 * chatCost, 9);
+  });
+
   it("never shows a key's secret, the master key or the upstream's key", async () => {
     const { text } = await scrape();
     for (const value of [secret, secret.slice(3), masterKey, upstreamKey]) expect(text).not.toContain(value);
