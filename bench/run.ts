@@ -1,11 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import path from "node:path";
-import { createInterface } from "node:readline";
 import autocannon from "autocannon";
 import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+import { benchChatBody, benchGatewayEnv, benchKey, firstLine, root, spawnPart, stopAll, waitUntilAlive, writeBenchConfig } from "./parts";
 import { buildGateway, gatewayNodeFlags } from "../scripts/build-gateway";
 import { freePort } from "../test/gateway/support/gateway";
 
@@ -19,8 +16,6 @@ import { freePort } from "../test/gateway/support/gateway";
  * nothing.
  */
 
-const root = path.resolve(import.meta.dirname, "..");
-const masterKey = "sk-bench-master-key-0000";
 const warmupSeconds = 2;
 const measureSeconds = 8;
 const fixedRatePerSecond = 500;
@@ -28,40 +23,12 @@ const fixedRatePerSecond = 500;
 // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
 const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
 
-function spawnPart(file: string, env: Record<string, string> = {}, nodeArgs: string[] = []): ChildProcess {
-  return spawn(process.execPath, [...nodeArgs, "--import", "tsx", file], {
-    cwd: root,
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
-  });
-}
-
 function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string[]): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, file], {
     cwd: root,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "inherit"],
   });
-}
-
-async function firstLine<T>(child: ChildProcess): Promise<T> {
-  if (!child.stdout) throw new Error("no stdout");
-  const lines = createInterface({ input: child.stdout });
-  for await (const line of lines) {
-    if (line.trim().startsWith("{")) return JSON.parse(line) as T;
-  }
-  throw new Error("process ended before printing its address");
-}
-
-async function waitUntilAlive(url: string, child: ChildProcess): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
-    const alive = await fetch(url).then((res) => res.ok, () => false);
-    if (alive) return;
-    if (Date.now() > deadline) throw new Error("gateway did not come up");
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
 
 /** CPU seconds and resident memory of a process, from /proc (Linux). */
@@ -137,16 +104,8 @@ function fmt(value: number | null, digits: number): string {
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
   // The gateway first: it flushes spend to Postgres on SIGTERM, so Postgres must outlive it.
-  const stopAll = async () => {
-    for (const child of [...children].reverse()) {
-      if (child.exitCode !== null) continue;
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-  };
   process.once("SIGINT", () => {
-    void stopAll().then(() => process.exit(130));
+    void stopAll(children).then(() => process.exit(130));
   });
   try {
     const upstreamProcess = spawnPart("bench/upstream.ts");
@@ -159,44 +118,11 @@ async function main(): Promise<void> {
     const { port: barePort } = await firstLine<{ port: number }>(bareProcess);
     const { url: databaseUrl } = await firstLine<{ url: string }>(postgresProcess);
 
-    const dir = await mkdtemp(path.join(tmpdir(), "gateway-bench-"));
-    const configPath = path.join(dir, "config.yaml");
-    await writeFile(
-      configPath,
-      `model_list:
-  - model_name: bench-model
-    litellm_params:
-      model: openai/bench-model
-      api_base: http://127.0.0.1:${upstreamPort}/v1
-      api_key: upstream-bench-key
-    model_info:
-      base_model: gpt-4o-mini
-  - model_name: bench-claude
-    litellm_params:
-      model: anthropic/claude-sonnet-4-5-20250929
-      api_base: http://127.0.0.1:${upstreamPort}
-      api_key: upstream-bench-key
-general_settings:
-  proxy_batch_write_at: 10
-${process.env.BENCH_EXTRA_SETTINGS ?? ""}
-`,
-    );
+    const configPath = await writeBenchConfig(upstreamPort, process.env.BENCH_EXTRA_SETTINGS);
     const gatewayPort = await freePort();
     const adminPort = await freePort();
     // The bundle, as `npm run gateway` runs it; BENCH_GATEWAY_SOURCE=1 runs the TypeScript under tsx.
-    const gatewayEnvironment = {
-      DATABASE_URL: databaseUrl,
-      LITELLM_MASTER_KEY: masterKey,
-      GATEWAY_CONFIG: configPath,
-      GATEWAY_PORT: String(gatewayPort),
-      GATEWAY_ADMIN_PORT: String(adminPort),
-      GATEWAY_HOST: "127.0.0.1",
-      LOG_LEVEL: "warn",
-      // BENCH_REDIS_URL: limits and budgets shared through that Redis, under a prefix of this run.
-      ...(process.env.BENCH_REDIS_URL
-        ? { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `creditgate-bench-${process.pid}:` }
-        : {}),
-    };
+    const gatewayEnvironment = benchGatewayEnv(databaseUrl, configPath, gatewayPort, adminPort);
     const gatewayProcess =
       process.env.BENCH_GATEWAY_SOURCE === "1"
         ? spawnPart("gateway/main.ts", gatewayEnvironment, gatewayNodeArgs)
@@ -206,15 +132,9 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
     await waitUntilAlive(`${gatewayUrl}/health/liveliness`, gatewayProcess);
     const gatewayPid = gatewayProcess.pid ?? null;
 
-    // A key with every check the hot path does: a budget, rpm and tpm limits, a model list.
-    const generated = await fetch(`http://127.0.0.1:${adminPort}/key/generate`, {
-      method: "POST",
-      headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
-      body: JSON.stringify({ max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000, models: ["bench-model", "bench-claude"] }),
-    });
-    const { key } = (await generated.json()) as { key: string };
+    const key = await benchKey(adminPort);
 
-    const body = JSON.stringify({ model: "bench-model", max_tokens: 16, messages: [{ role: "user", content: "Say hello." }] });
+    const body = benchChatBody;
     const direct: Target = {
       url: `http://127.0.0.1:${upstreamPort}`,
       path: "/v1/chat/completions",
@@ -348,7 +268,7 @@ ${process.env.BENCH_EXTRA_SETTINGS ?? ""}
     console.log(`gateway resident memory at the end: ${fmt(final?.rssMb ?? null, 0)} MB`);
     console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies)");
   } finally {
-    await stopAll();
+    await stopAll(children);
   }
 }
 

@@ -1,0 +1,106 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+
+/** What the gateway benchmarks share: their processes, the gateway's config and a key. */
+
+export const root = path.resolve(import.meta.dirname, "..");
+export const masterKey = "sk-bench-master-key-0000";
+
+export function spawnPart(file: string, env: Record<string, string> = {}, nodeArgs: string[] = []): ChildProcess {
+  return spawn(process.execPath, [...nodeArgs, "--import", "tsx", file], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "inherit"],
+  });
+}
+
+export async function firstLine<T>(child: ChildProcess): Promise<T> {
+  if (!child.stdout) throw new Error("no stdout");
+  const lines = createInterface({ input: child.stdout });
+  for await (const line of lines) {
+    if (line.trim().startsWith("{")) return JSON.parse(line) as T;
+  }
+  throw new Error("process ended before printing its address");
+}
+
+export async function waitUntilAlive(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+    const alive = await fetch(url).then(
+      (res) => res.ok,
+      () => false,
+    );
+    if (alive) return;
+    if (Date.now() > deadline) throw new Error("gateway did not come up");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** The gateway's config for the benchmark's upstream: an OpenAI-compatible and an Anthropic model. */
+export async function writeBenchConfig(upstreamPort: number, extraSettings = ""): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), "gateway-bench-"));
+  const configPath = path.join(dir, "config.yaml");
+  await writeFile(
+    configPath,
+    `model_list:
+  - model_name: bench-model
+    litellm_params:
+      model: openai/bench-model
+      api_base: http://127.0.0.1:${upstreamPort}/v1
+      api_key: upstream-bench-key
+    model_info:
+      base_model: gpt-4o-mini
+  - model_name: bench-claude
+    litellm_params:
+      model: anthropic/claude-sonnet-4-5-20250929
+      api_base: http://127.0.0.1:${upstreamPort}
+      api_key: upstream-bench-key
+general_settings:
+  proxy_batch_write_at: 10
+${extraSettings}
+`,
+  );
+  return configPath;
+}
+
+/** The gateway's environment; BENCH_REDIS_URL shares limits and budgets through that Redis. */
+export function benchGatewayEnv(databaseUrl: string, configPath: string, gatewayPort: number, adminPort: number): Record<string, string> {
+  return {
+    DATABASE_URL: databaseUrl,
+    LITELLM_MASTER_KEY: masterKey,
+    GATEWAY_CONFIG: configPath,
+    GATEWAY_PORT: String(gatewayPort),
+    GATEWAY_ADMIN_PORT: String(adminPort),
+    GATEWAY_HOST: "127.0.0.1",
+    LOG_LEVEL: "warn",
+    // Under a prefix of this run, so runs never share counters.
+    ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `creditgate-bench-${process.pid}:` } : {}),
+  };
+}
+
+/** A key with every check the hot path does: a budget, rpm and tpm limits, a model list. */
+export async function benchKey(adminPort: number): Promise<string> {
+  const generated = await fetch(`http://127.0.0.1:${adminPort}/key/generate`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${masterKey}`, "content-type": "application/json" },
+    body: JSON.stringify({ max_budget: 1_000_000, rpm_limit: 100_000_000, tpm_limit: 1_000_000_000, models: ["bench-model", "bench-claude"] }),
+  });
+  const { key } = (await generated.json()) as { key: string };
+  return key;
+}
+
+export const benchChatBody = JSON.stringify({ model: "bench-model", max_tokens: 16, messages: [{ role: "user", content: "Say hello." }] });
+
+/** Stops the processes, last started first (the gateway flushes spend to Postgres on SIGTERM). */
+export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  for (const child of [...children].reverse()) {
+    if (child.exitCode !== null || child.signalCode !== null) continue;
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGTERM");
+    await exited;
+  }
+}
