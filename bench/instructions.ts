@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import { Pool } from "undici";
 import { buildGateway } from "../scripts/build-gateway";
 import { freePort } from "../test/gateway/support/gateway";
-import { benchChatBody, benchGatewayEnv, benchKey, firstLine, root, spawnPart, stopAll, waitUntilAlive, writeBenchConfig } from "./parts";
+import { benchChatBody, benchGatewayEnv, benchKey, root, startUpstreamAndPostgres, stopAll, waitUntilAlive, writeBenchConfig } from "./parts";
 
 /**
  * `npm run bench:instructions`: the gateway's user-space CPU instructions per request, counted by
@@ -41,12 +41,7 @@ async function main(): Promise<void> {
   }
   const children: ChildProcess[] = [];
   try {
-    const upstream = spawnPart("bench/upstream.ts");
-    children.push(upstream);
-    const postgres = spawnPart("bench/postgres.ts");
-    children.push(postgres);
-    const { port: upstreamPort } = await firstLine<{ port: number }>(upstream);
-    const { url: databaseUrl } = await firstLine<{ url: string }>(postgres);
+    const { upstreamPort, databaseUrl } = await startUpstreamAndPostgres(children);
     const configPath = await writeBenchConfig(upstreamPort);
     const gatewayPort = await freePort();
     const adminPort = await freePort();

@@ -40,6 +40,17 @@ export async function waitUntilAlive(url: string, child: ChildProcess, timeoutMs
   }
 }
 
+/** Starts the benchmark's upstream and its Postgres (added to `children`); returns where they are. */
+export async function startUpstreamAndPostgres(children: ChildProcess[]): Promise<{ upstreamPort: number; databaseUrl: string }> {
+  const upstream = spawnPart("bench/upstream.ts");
+  children.push(upstream);
+  const postgres = spawnPart("bench/postgres.ts");
+  children.push(postgres);
+  const { port: upstreamPort } = await firstLine<{ port: number }>(upstream);
+  const { url: databaseUrl } = await firstLine<{ url: string }>(postgres);
+  return { upstreamPort, databaseUrl };
+}
+
 /** The gateway's config for the benchmark's upstream: an OpenAI-compatible and an Anthropic model. */
 export async function writeBenchConfig(upstreamPort: number, extraSettings = ""): Promise<string> {
   const dir = await mkdtemp(path.join(tmpdir(), "gateway-bench-"));

@@ -2,7 +2,18 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { readFileSync } from "node:fs";
 import autocannon from "autocannon";
 import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
-import { benchChatBody, benchGatewayEnv, benchKey, firstLine, root, spawnPart, stopAll, waitUntilAlive, writeBenchConfig } from "./parts";
+import {
+  benchChatBody,
+  benchGatewayEnv,
+  benchKey,
+  firstLine,
+  root,
+  spawnPart,
+  startUpstreamAndPostgres,
+  stopAll,
+  waitUntilAlive,
+  writeBenchConfig,
+} from "./parts";
 import { buildGateway, gatewayNodeFlags } from "../scripts/build-gateway";
 import { freePort } from "../test/gateway/support/gateway";
 
@@ -103,20 +114,14 @@ function fmt(value: number | null, digits: number): string {
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
-  // The gateway first: it flushes spend to Postgres on SIGTERM, so Postgres must outlive it.
   process.once("SIGINT", () => {
     void stopAll(children).then(() => process.exit(130));
   });
   try {
-    const upstreamProcess = spawnPart("bench/upstream.ts");
-    children.push(upstreamProcess);
-    const postgresProcess = spawnPart("bench/postgres.ts");
-    children.push(postgresProcess);
-    const { port: upstreamPort } = await firstLine<{ port: number }>(upstreamProcess);
+    const { upstreamPort, databaseUrl } = await startUpstreamAndPostgres(children);
     const bareProcess = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
     children.push(bareProcess);
     const { port: barePort } = await firstLine<{ port: number }>(bareProcess);
-    const { url: databaseUrl } = await firstLine<{ url: string }>(postgresProcess);
 
     const configPath = await writeBenchConfig(upstreamPort, process.env.BENCH_EXTRA_SETTINGS);
     const gatewayPort = await freePort();
