@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import { freePort } from "../test/gateway/support/gateway";
 
 /** What the gateway benchmarks share: their processes, the gateway's config and a key. */
 
@@ -29,13 +30,13 @@ export async function firstLine<T>(child: ChildProcess): Promise<T> {
 export async function waitUntilAlive(url: string, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`gateway exited with ${child.exitCode}`);
+    if (child.exitCode !== null) throw new Error(`${url} exited with ${child.exitCode}`);
     const alive = await fetch(url).then(
       (res) => res.ok,
       () => false,
     );
     if (alive) return;
-    if (Date.now() > deadline) throw new Error("gateway did not come up");
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
@@ -49,6 +50,33 @@ export async function startUpstreamAndPostgres(children: ChildProcess[]): Promis
   const { port: upstreamPort } = await firstLine<{ port: number }>(upstream);
   const { url: databaseUrl } = await firstLine<{ url: string }>(postgres);
   return { upstreamPort, databaseUrl };
+}
+
+/**
+ * The Portkey gateway (npm `@portkey-ai/gateway`, the comparison the gateway's throughput target
+ * is set against), measured in the same run so that the comparison holds however fast the
+ * machine is that day. Returns its port once it answers.
+ */
+export async function startPortkey(children: ChildProcess[]): Promise<{ port: number; pid: number | null }> {
+  const port = await freePort();
+  const portkey = spawn(process.execPath, [path.join(root, "node_modules/@portkey-ai/gateway/build/start-server.js"), `--port=${port}`, "--headless"], {
+    cwd: root,
+    env: { ...process.env, NODE_ENV: "production" },
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  children.push(portkey);
+  await waitUntilAlive(`http://127.0.0.1:${port}/`, portkey);
+  return { port, pid: portkey.pid ?? null };
+}
+
+/** Portkey's headers for an OpenAI-compatible upstream at `upstreamOrigin`. */
+export function portkeyHeaders(upstreamOrigin: string): Record<string, string> {
+  return {
+    "content-type": "application/json",
+    authorization: "Bearer upstream-bench-key",
+    "x-portkey-provider": "openai",
+    "x-portkey-custom-host": `${upstreamOrigin}/v1`,
+  };
 }
 
 /** The gateway's config for the benchmark's upstream: an OpenAI-compatible and an Anthropic model. */

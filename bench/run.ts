@@ -8,7 +8,9 @@ import {
   benchKey,
   firstLine,
   root,
+  portkeyHeaders,
   spawnPart,
+  startPortkey,
   startUpstreamAndPostgres,
   stopAll,
   waitUntilAlive,
@@ -22,7 +24,8 @@ import { freePort } from "../test/gateway/support/gateway";
  * through the gateway, at one connection, at 50 connections and at a fixed 500 req/s, plus the
  * gateway's added latency, CPU and memory; with the `anthropic` scenario also through the
  * anthropic provider's translation (OpenAI in, Anthropic's Messages API out) and /v1/messages
- * passed through to it. Everything runs on loopback, each part in its own
+ * passed through to it; with the `portkey` scenario also through the Portkey gateway, the
+ * comparison the throughput target is set against. Everything runs on loopback, each part in its own
  * process (upstream, Postgres, gateway; the load generator is this one). Prints figures; asserts
  * nothing.
  */
@@ -154,6 +157,18 @@ async function main(): Promise<void> {
       body,
     };
 
+    // BENCH_SCENARIOS=1c,50c,rate,portkey,anthropic picks a subset (all by default). The fixed
+    // rate runs before the 50-connection burst, so its tail measures the gateway and not the heap
+    // the burst left behind.
+    const wanted = new Set((process.env.BENCH_SCENARIOS ?? "1c,50c,rate,portkey,anthropic").split(","));
+
+    const portkey = wanted.has("portkey") ? await startPortkey(children) : null;
+    const viaPortkey: Target | null = portkey && {
+      ...direct,
+      url: `http://127.0.0.1:${portkey.port}`,
+      headers: portkeyHeaders(`http://127.0.0.1:${upstreamPort}`),
+    };
+
     console.log(`limits and budgets: ${process.env.BENCH_REDIS_URL ? "shared through Redis (BENCH_REDIS_URL)" : "in the gateway's memory"}`);
 
     // The anthropic paths: the same request translated to Anthropic's Messages API, the same
@@ -173,15 +188,11 @@ async function main(): Promise<void> {
       body: anthropicBody.replace('"claude-sonnet-4-5-20250929"', '"bench-claude"'),
     };
 
-    // BENCH_SCENARIOS=1c,50c,rate,anthropic picks a subset (all by default). The fixed rate runs
-    // before the 50-connection burst, so its tail measures the gateway and not the heap the burst
-    // left behind.
-    const wanted = new Set((process.env.BENCH_SCENARIOS ?? "1c,50c,rate,anthropic").split(","));
-
     console.log(`warming up (${warmupSeconds}s each), then ${measureSeconds}s per measurement…`);
     await oneConnection(direct, warmupSeconds);
     await autocannonRun(viaBare, 50, warmupSeconds);
     await autocannonRun(viaGateway, 50, warmupSeconds);
+    if (viaPortkey) await autocannonRun(viaPortkey, 50, warmupSeconds);
     if (wanted.has("anthropic")) {
       await autocannonRun(viaGatewayAnthropic, 50, warmupSeconds);
       await autocannonRun(viaMessages, 50, warmupSeconds);
@@ -191,6 +202,7 @@ async function main(): Promise<void> {
       rows.push(await measure("1 connection", "upstream", null, () => oneConnection(direct, measureSeconds)));
       rows.push(await measure("1 connection", "bare", null, () => oneConnection(viaBare, measureSeconds)));
       rows.push(await measure("1 connection", "gateway", gatewayPid, () => oneConnection(viaGateway, measureSeconds)));
+      if (viaPortkey) rows.push(await measure("1 connection", "portkey", portkey?.pid ?? null, () => oneConnection(viaPortkey, measureSeconds)));
     }
     if (wanted.has("rate")) {
       const scenario = `fixed ${fixedRatePerSecond} req/s`;
@@ -201,6 +213,7 @@ async function main(): Promise<void> {
       rows.push(await measure("50 connections", "upstream", null, () => autocannonRun(direct, 50, measureSeconds)));
       rows.push(await measure("50 connections", "bare", null, () => autocannonRun(viaBare, 50, measureSeconds)));
       rows.push(await measure("50 connections", "gateway", gatewayPid, () => autocannonRun(viaGateway, 50, measureSeconds)));
+      if (viaPortkey) rows.push(await measure("50 connections", "portkey", portkey?.pid ?? null, () => autocannonRun(viaPortkey, 50, measureSeconds)));
     }
 
     if (wanted.has("anthropic")) {
@@ -222,7 +235,7 @@ async function main(): Promise<void> {
 
     console.log("");
     console.log(
-      [pad("scenario", 18), pad("target", 9), pad("req/s", 9), pad("p50 ms", 8), pad("p99 ms", 8), pad("errors", 7), pad("gw CPU %", 9), pad("gw CPU µs/req", 14), "gw RSS MB"].join(" "),
+      [pad("scenario", 18), pad("target", 9), pad("req/s", 9), pad("p50 ms", 8), pad("p99 ms", 8), pad("errors", 7), pad("CPU %", 9), pad("CPU µs/req", 14), "RSS MB"].join(" "),
     );
     for (const row of rows) {
       console.log(
@@ -256,6 +269,17 @@ async function main(): Promise<void> {
         `bare Node proxy (the floor here): added p50 at 1 connection ${fmt(bareOneConn?.p50 ?? null, 3)} ms; ${fmt(bare50?.requestsPerSecond ?? null, 0)} req/s at 50 connections`,
       );
     }
+    const portkey50 = find("50 connections", "portkey");
+    const gateway50 = find("50 connections", "gateway");
+    if (portkey50 || find("1 connection", "portkey")) {
+      const portkeyOneConn = added("1 connection", "upstream", "portkey");
+      console.log(
+        `Portkey gateway, same run: added p50 at 1 connection ${fmt(portkeyOneConn?.p50 ?? null, 3)} ms; ${fmt(portkey50?.requestsPerSecond ?? null, 0)} req/s at 50 connections`,
+      );
+      if (portkey50 && gateway50) {
+        console.log(`gateway throughput at 50 connections: ${fmt(gateway50.requestsPerSecond / portkey50.requestsPerSecond, 1)}× Portkey's (target: at least 5×)`);
+      }
+    }
     console.log(`gateway added latency at ${fixedRatePerSecond} req/s: p50 ${fmt(fixed?.p50 ?? null, 3)} ms, p99 ${fmt(fixed?.p99 ?? null, 3)} ms`);
     if (wanted.has("anthropic")) {
       for (const scenario of ["1 connection", "50 connections"]) {
@@ -271,7 +295,8 @@ async function main(): Promise<void> {
     }
     const final = gatewayPid === null ? null : processStats(gatewayPid);
     console.log(`gateway resident memory at the end: ${fmt(final?.rssMb ?? null, 0)} MB`);
-    console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies)");
+    console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies;");
+    console.log(" CPU and RSS: of the gateway, or of Portkey on its rows)");
   } finally {
     await stopAll(children);
   }
