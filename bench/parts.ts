@@ -3,6 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
+import postgres from "postgres";
 import { freePort } from "../test/gateway/support/gateway";
 
 /** What the gateway benchmarks share: their processes, the gateway's config and a key. */
@@ -41,15 +42,44 @@ export async function waitUntilAlive(url: string, child: ChildProcess, timeoutMs
   }
 }
 
-/** Starts the benchmark's upstream and its Postgres (added to `children`); returns where they are. */
-export async function startUpstreamAndPostgres(children: ChildProcess[]): Promise<{ upstreamPort: number; databaseUrl: string }> {
+/**
+ * Starts the benchmark's upstream and its Postgres (added to `children`); returns where they are.
+ * The Postgres is the embedded one `npm run dev` uses, in its own process, unless
+ * BENCH_DATABASE_URL names a Postgres server (a production gateway's kind of database); the
+ * gateway then keeps its schema there, in a database made anew for the run.
+ */
+export async function startUpstreamAndPostgres(
+  children: ChildProcess[],
+): Promise<{ upstreamPort: number; databaseUrl: string; postgresPid: number | null }> {
   const upstream = spawnPart("bench/upstream.ts");
   children.push(upstream);
-  const postgres = spawnPart("bench/postgres.ts");
-  children.push(postgres);
+  const server = process.env.BENCH_DATABASE_URL;
+  // BENCH_POSTGRES_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the embedded Postgres.
+  const postgres = server ? null : spawnPart("bench/postgres.ts", {}, nodeArgs(process.env.BENCH_POSTGRES_NODE_ARGS));
+  if (postgres) children.push(postgres);
   const { port: upstreamPort } = await firstLine<{ port: number }>(upstream);
-  const { url: databaseUrl } = await firstLine<{ url: string }>(postgres);
-  return { upstreamPort, databaseUrl };
+  const databaseUrl = postgres ? (await firstLine<{ url: string }>(postgres)).url : await freshDatabase(server ?? "");
+  return { upstreamPort, databaseUrl, postgresPid: postgres?.pid ?? null };
+}
+
+/** An empty database `creditgate_bench` on the server at `url`, made anew for each run. */
+async function freshDatabase(url: string): Promise<string> {
+  const name = "creditgate_bench";
+  const admin = postgres(url, { max: 1, onnotice: () => undefined });
+  try {
+    await admin.unsafe(`drop database if exists ${name}`);
+    await admin.unsafe(`create database ${name}`);
+  } finally {
+    await admin.end();
+  }
+  const database = new URL(url);
+  database.pathname = `/${name}`;
+  return database.toString();
+}
+
+/** Node flags from an environment variable of space-separated flags. */
+export function nodeArgs(value: string | undefined): string[] {
+  return (value ?? "").split(" ").filter((arg) => arg !== "");
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   benchGatewayEnv,
   benchKey,
   firstLine,
+  nodeArgs,
   root,
   portkeyHeaders,
   spawnPart,
@@ -35,7 +36,7 @@ const measureSeconds = 8;
 const fixedRatePerSecond = 500;
 
 // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
-const gatewayNodeArgs = (process.env.BENCH_GATEWAY_NODE_ARGS ?? "").split(" ").filter((arg) => arg !== "");
+const gatewayNodeArgs = nodeArgs(process.env.BENCH_GATEWAY_NODE_ARGS);
 
 function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string[]): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, file], {
@@ -65,7 +66,12 @@ interface Row {
   result: LoadResult;
   cpuPercent: number | null;
   peakRssMb: number | null;
+  /** The embedded Postgres's CPU over the run (the gateway writes its spend logs there). */
+  postgresCpuPercent: number | null;
 }
+
+// The benchmark's Postgres, whose CPU every row reports beside the proxy's own.
+let postgresPid: number | null = null;
 
 async function measure(
   scenario: string,
@@ -74,6 +80,7 @@ async function measure(
   run: () => Promise<LoadResult>,
 ): Promise<Row> {
   const before = gatewayPid === null ? null : processStats(gatewayPid);
+  const postgresBefore = postgresPid === null ? null : processStats(postgresPid);
   let peakRssMb = before?.rssMb ?? null;
   const sampler = setInterval(() => {
     const now = gatewayPid === null ? null : processStats(gatewayPid);
@@ -84,8 +91,11 @@ async function measure(
   const elapsed = (performance.now() - started) / 1000;
   clearInterval(sampler);
   const after = gatewayPid === null ? null : processStats(gatewayPid);
+  const postgresAfter = postgresBefore && postgresPid !== null ? processStats(postgresPid) : null;
   const cpuPercent = before && after ? ((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100 : null;
-  return { scenario, target, result, cpuPercent, peakRssMb: gatewayPid === null ? null : peakRssMb };
+  const postgresCpuPercent =
+    postgresBefore && postgresAfter ? ((postgresAfter.cpuSeconds - postgresBefore.cpuSeconds) / elapsed) * 100 : null;
+  return { scenario, target, result, cpuPercent, peakRssMb: gatewayPid === null ? null : peakRssMb, postgresCpuPercent };
 }
 
 async function autocannonRun(target: Target, connections: number, seconds: number): Promise<LoadResult> {
@@ -121,7 +131,8 @@ async function main(): Promise<void> {
     void stopAll(children).then(() => process.exit(130));
   });
   try {
-    const { upstreamPort, databaseUrl } = await startUpstreamAndPostgres(children);
+    const started = await startUpstreamAndPostgres(children);
+    const { upstreamPort, databaseUrl } = started;
     const bareProcess = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
     children.push(bareProcess);
     const { port: barePort } = await firstLine<{ port: number }>(bareProcess);
@@ -139,6 +150,7 @@ async function main(): Promise<void> {
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await waitUntilAlive(`${gatewayUrl}/health/liveliness`, gatewayProcess);
     const gatewayPid = gatewayProcess.pid ?? null;
+    postgresPid = started.postgresPid;
 
     const key = await benchKey(adminPort);
 
@@ -235,7 +247,7 @@ async function main(): Promise<void> {
 
     console.log("");
     console.log(
-      [pad("scenario", 18), pad("target", 9), pad("req/s", 9), pad("p50 ms", 8), pad("p99 ms", 8), pad("errors", 7), pad("CPU %", 9), pad("CPU µs/req", 14), "RSS MB"].join(" "),
+      [pad("scenario", 18), pad("target", 9), pad("req/s", 9), pad("p50 ms", 8), pad("p99 ms", 8), pad("errors", 7), pad("CPU %", 9), pad("CPU µs/req", 11), pad("RSS MB", 7), "pg CPU µs/req"].join(" "),
     );
     for (const row of rows) {
       console.log(
@@ -247,8 +259,9 @@ async function main(): Promise<void> {
           pad(fmt(row.result.p99Ms, 3), 8),
           pad(String(row.result.errors), 7),
           pad(fmt(row.cpuPercent, 0), 9),
-          pad(fmt(row.cpuPercent === null ? null : (row.cpuPercent * 10_000) / row.result.requestsPerSecond, 0), 14),
-          fmt(row.peakRssMb, 0),
+          pad(fmt(row.cpuPercent === null ? null : (row.cpuPercent * 10_000) / row.result.requestsPerSecond, 0), 11),
+          pad(fmt(row.peakRssMb, 0), 7),
+          fmt(row.postgresCpuPercent === null ? null : (row.postgresCpuPercent * 10_000) / row.result.requestsPerSecond, 0),
         ].join(" "),
       );
     }
@@ -296,7 +309,7 @@ async function main(): Promise<void> {
     const final = gatewayPid === null ? null : processStats(gatewayPid);
     console.log(`gateway resident memory at the end: ${fmt(final?.rssMb ?? null, 0)} MB`);
     console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies;");
-    console.log(" CPU and RSS: of the gateway, or of Portkey on its rows)");
+    console.log(" CPU and RSS: of the gateway, or of Portkey on its rows; pg: the embedded Postgres the gateway logs spend to)");
   } finally {
     await stopAll(children);
   }
