@@ -100,4 +100,31 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     expect(written?.end_user).toBe(odd);
     expect(Number(written?.spend)).toBe(0.987654321);
   });
+
+  it("answers a date range from the start_time index, with every row of the range counted", async () => {
+    const flusher = new SpendFlusher(db(), new Directory(db(), silent), silent, true);
+    const key = "e".repeat(64);
+    const day = (offset: number, hour: number) => new Date(Date.UTC(2031, 0, 10 + offset, hour));
+    // Three days of rows, written in time order as the gateway writes them.
+    const rows = [0, 1, 2].flatMap((offset) =>
+      Array.from({ length: 700 }, (_, index) =>
+        spendLog({ api_key: key, start_time: day(offset, index % 24), end_time: day(offset, index % 24), spendNanos: 1_000 * (offset + 1) }),
+      ),
+    );
+    for (const row of rows) flusher.add(row);
+    await flusher.flush();
+    const range = { from: day(1, 0).toISOString(), to: day(2, 0).toISOString() };
+    await db()`analyze gateway.spend_logs`;
+    const plan = await db().begin(async (tx) => {
+      await tx`set local enable_seqscan = off`;
+      return tx<{ "QUERY PLAN": string }[]>`
+        explain select sum(spend) from gateway.spend_logs where start_time >= ${range.from} and start_time < ${range.to}`;
+    });
+    expect(plan.map((line) => line["QUERY PLAN"]).join("\n")).toContain("spend_logs_start");
+    const [total] = await db()<{ n: number; spend: string }[]>`
+      select count(*)::int as n, sum(spend)::text as spend from gateway.spend_logs
+       where start_time >= ${range.from} and start_time < ${range.to}`;
+    expect(total?.n).toBe(700);
+    expect(Number(total?.spend)).toBeCloseTo(700 * 0.000002, 12);
+  });
 });
