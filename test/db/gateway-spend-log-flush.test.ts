@@ -57,8 +57,8 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
 
   const silent = createLogger("silent");
   const stored = async (ids: string[]) => {
-    const rows = await db()<{ request_id: string; end_user: string | null; spend: string }[]>`
-      select request_id, end_user, spend from gateway.spend_logs where request_id = any(${ids})`;
+    const rows = await db()<{ request_id: string; end_user: string | null; spend: string; start_time: Date; end_time: Date }[]>`
+      select request_id, end_user, spend, start_time, end_time from gateway.spend_logs where request_id = any(${ids})`;
     return new Map(rows.map((row) => [row.request_id, row]));
   };
 
@@ -90,15 +90,22 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     expect(count?.n).toBe(2_510);
   });
 
-  it("keeps quotes, backslashes, line breaks and non-Latin text of a row as they were", async () => {
+  it("keeps quotes, backslashes, line breaks, non-Latin text and the millisecond of a row as they were", async () => {
     const flusher = new SpendFlusher(db(), new Directory(db(), silent), silent, true);
     const odd = 'end "user" \\ line\nbreak 🦜 éü 中文';
-    const row = spendLog({ end_user: odd, spendNanos: 987_654_321 });
+    const row = spendLog({
+      end_user: odd,
+      spendNanos: 987_654_321,
+      start_time: new Date("2031-07-04T23:59:59.999Z"),
+      end_time: new Date("2031-07-05T00:00:00.001Z"),
+    });
     flusher.add(row);
     await flusher.flush();
     const written = (await stored([row.request_id])).get(row.request_id);
     expect(written?.end_user).toBe(odd);
     expect(Number(written?.spend)).toBe(0.987654321);
+    expect(written?.start_time.toISOString()).toBe("2031-07-04T23:59:59.999Z");
+    expect(written?.end_time.toISOString()).toBe("2031-07-05T00:00:00.001Z");
   });
 
   it("answers a date range from the start_time index, with every row of the range counted", async () => {
