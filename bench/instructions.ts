@@ -40,8 +40,11 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const children: ChildProcess[] = [];
+  let dropDatabase = async () => {};
   try {
-    const { upstreamPort, databaseUrl } = await startUpstreamAndPostgres(children);
+    const started = await startUpstreamAndPostgres(children);
+    dropDatabase = started.dropDatabase;
+    const { upstreamPort, databaseUrl } = started;
     const configPath = await writeBenchConfig(upstreamPort);
     const gatewayPort = await freePort();
     const adminPort = await freePort();
@@ -79,6 +82,7 @@ async function main(): Promise<void> {
     console.log(`gateway instructions per request (user space, ${connections} connections): ${Math.round(collected / requests).toLocaleString("en")}`);
   } finally {
     await stopAll(children);
+    await dropDatabase();
   }
 }
 

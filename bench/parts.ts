@@ -3,7 +3,7 @@ import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import postgres from "postgres";
+import { createDb } from "../lib/db/client";
 import { freePort } from "../test/gateway/support/gateway";
 
 /** What the gateway benchmarks share: their processes, the gateway's config and a key. */
@@ -45,36 +45,44 @@ export async function waitUntilAlive(url: string, child: ChildProcess, timeoutMs
 /**
  * Starts the benchmark's upstream and its Postgres (added to `children`); returns where they are.
  * The Postgres is the embedded one `npm run dev` uses, in its own process, unless
- * BENCH_DATABASE_URL names a Postgres server (a production gateway's kind of database); the
- * gateway then keeps its schema there, in a database made anew for the run.
+ * BENCH_POSTGRES_URL names a Postgres server (a production gateway's kind of database): the
+ * gateway then gets a new database there, which `dropDatabase` removes.
  */
-export async function startUpstreamAndPostgres(
-  children: ChildProcess[],
-): Promise<{ upstreamPort: number; databaseUrl: string; postgresPid: number | null }> {
+export async function startUpstreamAndPostgres(children: ChildProcess[]): Promise<{
+  upstreamPort: number;
+  databaseUrl: string;
+  postgresPid: number | null;
+  dropDatabase: () => Promise<void>;
+}> {
   const upstream = spawnPart("bench/upstream.ts");
   children.push(upstream);
-  const server = process.env.BENCH_DATABASE_URL;
+  const serverUrl = process.env.BENCH_POSTGRES_URL;
   // BENCH_POSTGRES_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the embedded Postgres.
-  const postgres = server ? null : spawnPart("bench/postgres.ts", {}, nodeArgs(process.env.BENCH_POSTGRES_NODE_ARGS));
-  if (postgres) children.push(postgres);
+  const embedded = serverUrl ? null : spawnPart("bench/postgres.ts", {}, nodeArgs(process.env.BENCH_POSTGRES_NODE_ARGS));
+  if (embedded) children.push(embedded);
   const { port: upstreamPort } = await firstLine<{ port: number }>(upstream);
-  const databaseUrl = postgres ? (await firstLine<{ url: string }>(postgres)).url : await freshDatabase(server ?? "");
-  return { upstreamPort, databaseUrl, postgresPid: postgres?.pid ?? null };
+  if (embedded) {
+    const { url } = await firstLine<{ url: string }>(embedded);
+    return { upstreamPort, databaseUrl: url, postgresPid: embedded.pid ?? null, dropDatabase: async () => {} };
+  }
+  const database = await serverDatabase(serverUrl ?? "");
+  return { upstreamPort, databaseUrl: database.url, postgresPid: null, dropDatabase: database.drop };
 }
 
-/** An empty database `creditgate_bench` on the server at `url`, made anew for each run. */
-async function freshDatabase(url: string): Promise<string> {
-  const name = "creditgate_bench";
-  const admin = postgres(url, { max: 1, onnotice: () => undefined });
-  try {
-    await admin.unsafe(`drop database if exists ${name}`);
-    await admin.unsafe(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  const database = new URL(url);
-  database.pathname = `/${name}`;
-  return database.toString();
+/** A new database on the Postgres server at `serverUrl`, and a function that drops it again. */
+export async function serverDatabase(serverUrl: string): Promise<{ url: string; drop: () => Promise<void> }> {
+  const admin = createDb(serverUrl, { max: 1 });
+  const name = `creditgate_bench_${Date.now()}`;
+  await admin.unsafe(`create database ${name}`);
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    drop: async () => {
+      await admin.unsafe(`drop database if exists ${name} with (force)`);
+      await admin.end();
+    },
+  };
 }
 
 /** Node flags from an environment variable of space-separated flags. */

@@ -138,12 +138,14 @@ function fmt(value: number | null, digits: number): string {
 
 async function main(): Promise<void> {
   const children: ChildProcess[] = [];
+  let dropDatabase = async () => {};
   process.once("SIGINT", () => {
     void stopAll(children).then(() => process.exit(130));
   });
   try {
     const started = await startUpstreamAndPostgres(children);
     const { upstreamPort, databaseUrl } = started;
+    dropDatabase = started.dropDatabase;
     const bareProcess = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
     children.push(bareProcess);
     const { port: barePort } = await firstLine<{ port: number }>(bareProcess);
@@ -333,6 +335,7 @@ async function main(): Promise<void> {
     console.log(" CPU and RSS: of the gateway, or of Portkey on its rows; pg: the embedded Postgres the gateway logs spend to)");
   } finally {
     await stopAll(children);
+    await dropDatabase();
   }
 }
 

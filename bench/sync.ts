@@ -8,6 +8,7 @@ import { randomUUID } from "node:crypto";
 import pino from "pino";
 import { createDb } from "../lib/db/client";
 import { startEmbeddedPostgres } from "../lib/db/embedded";
+import { serverDatabase } from "./parts";
 import { appMigrations, migrate } from "../lib/db/migrate";
 import { encryptKeySecret, generateKeySecret, keyToken } from "../lib/keys/secret";
 import type { LiteLLMClient } from "../lib/litellm/client";
@@ -61,19 +62,8 @@ async function database(): Promise<{ url: string; label: string; stop: () => Pro
     const postgres = await startEmbeddedPostgres();
     return { url: postgres.url, label: "embedded PGlite", stop: () => postgres.stop() };
   }
-  const admin = createDb(server, { max: 1 });
-  const name = `creditgate_bench_${Date.now()}`;
-  await admin.unsafe(`create database ${name}`);
-  const url = new URL(server);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    label: "Postgres server",
-    stop: async () => {
-      await admin.unsafe(`drop database if exists ${name} with (force)`);
-      await admin.end();
-    },
-  };
+  const created = await serverDatabase(server);
+  return { url: created.url, label: "Postgres server", stop: created.drop };
 }
 
 async function main() {
