@@ -36,7 +36,7 @@ const warmupSeconds = 2;
 const measureSeconds = 8;
 const fixedRatePerSecond = 500;
 // BENCH_ROUNDS: interleaved rounds of the 1- and 50-connection comparisons (the median is kept).
-const rounds = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
+const rounds = Math.max(1, Number.parseInt(process.env.BENCH_ROUNDS ?? "", 10) || 3);
 
 // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
 const gatewayNodeArgs = nodeArgs(process.env.BENCH_GATEWAY_NODE_ARGS);
@@ -76,29 +76,30 @@ interface Row {
 // The benchmark's Postgres, whose CPU every row reports beside the proxy's own.
 let postgresPid: number | null = null;
 
+/** One measurement; `proxyPid` is the process (gateway or Portkey) whose CPU and memory are read. */
 async function measure(
   scenario: string,
   target: string,
-  gatewayPid: number | null,
+  proxyPid: number | null,
   run: () => Promise<LoadResult>,
 ): Promise<Row> {
-  const before = gatewayPid === null ? null : processStats(gatewayPid);
+  const before = proxyPid === null ? null : processStats(proxyPid);
   const postgresBefore = postgresPid === null ? null : processStats(postgresPid);
   let peakRssMb = before?.rssMb ?? null;
   const sampler = setInterval(() => {
-    const now = gatewayPid === null ? null : processStats(gatewayPid);
+    const now = proxyPid === null ? null : processStats(proxyPid);
     if (now && (peakRssMb === null || now.rssMb > peakRssMb)) peakRssMb = now.rssMb;
   }, 200);
   const started = performance.now();
   const result = await run();
   const elapsed = (performance.now() - started) / 1000;
   clearInterval(sampler);
-  const after = gatewayPid === null ? null : processStats(gatewayPid);
+  const after = proxyPid === null ? null : processStats(proxyPid);
   const postgresAfter = postgresBefore && postgresPid !== null ? processStats(postgresPid) : null;
   const cpuPercent = before && after ? ((after.cpuSeconds - before.cpuSeconds) / elapsed) * 100 : null;
   const postgresCpuPercent =
     postgresBefore && postgresAfter ? ((postgresAfter.cpuSeconds - postgresBefore.cpuSeconds) / elapsed) * 100 : null;
-  return { scenario, target, result, cpuPercent, peakRssMb: gatewayPid === null ? null : peakRssMb, postgresCpuPercent };
+  return { scenario, target, result, cpuPercent, peakRssMb: proxyPid === null ? null : peakRssMb, postgresCpuPercent };
 }
 
 /** The sample with the median throughput (the lower middle one of an even count). */
