@@ -1,4 +1,4 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash as digest } from "node:crypto";
 import type { IncomingHttpHeaders } from "node:http";
 import type { Gateway } from "./context";
 import type { KeyContext } from "./directory";
@@ -9,7 +9,8 @@ export type Caller = { kind: "master"; hash: string } | { kind: "key"; hash: str
 
 /** The identifier LiteLLM stores for a key: SHA-256 hex of the whole secret. */
 export function hashKey(secret: string): string {
-  return createHash("sha256").update(secret).digest("hex");
+  // The one-shot form: a Hash object per request costs about three times as much.
+  return digest("sha256", secret, "hex");
 }
 
 /** A key given raw (`sk-…`) or already hashed, as admin routes accept either. */
@@ -49,10 +50,15 @@ export function presentedKey(headers: IncomingHttpHeaders, customHeader: string 
   throw authError("Authentication Error, No api key passed in.");
 }
 
-function sameHash(a: string, b: string): boolean {
-  const left = Buffer.from(a, "hex");
-  const right = Buffer.from(b, "hex");
-  return left.length === right.length && timingSafeEqual(left, right);
+/**
+ * Compares two hex digests in time that does not depend on where they differ, as
+ * crypto.timingSafeEqual would, without decoding both into buffers on every request.
+ */
+export function sameHash(a: string, b: string): boolean {
+  if (a.length !== b.length) return false;
+  let difference = 0;
+  for (let i = 0; i < a.length; i += 1) difference |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return difference === 0;
 }
 
 /**
