@@ -13,8 +13,10 @@ export function formatMicros(micros: number): string {
 export function formatRelative(iso: string | null, now = Date.now()): string {
   if (!iso) return "never";
   const seconds = Math.round((now - Date.parse(iso)) / 1000);
+  // Either side of now by a few seconds reads the same: a clock a tick behind must not show a
+  // sync that just happened as "in 3s".
+  if (Math.abs(seconds) < 10) return "just now";
   if (seconds < 0) return `in ${formatDuration(-seconds)}`;
-  if (seconds < 10) return "just now";
   return `${formatDuration(seconds)} ago`;
 }
 

@@ -182,3 +182,26 @@ test("an operator sees a key edited while the gateway was down as failed, retrie
     await request.post(`${controlUrl}/gateway/start`);
   }
 });
+
+test("relative times render without a hydration error when the browser's clock is not the server's, and follow the browser's clock", async ({ page }) => {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  await signUp(page);
+  const created = await page.request.post("/api/keys/manage", { data: { alias: "clock-skew" } });
+  expect(created.status()).toBeLessThan(300);
+  const row = page.getByTestId("key-row").filter({ hasText: "clock-skew" });
+  await expect(async () => {
+    await page.reload();
+    await expect(row.getByTestId("sync-state")).toContainText("Synced", { timeout: 2_000 });
+  }).toPass({ timeout: 60_000 });
+
+  // The server renders "just now"; the browser, an hour ahead, must say "1 h ago" once it runs.
+  errors.length = 0;
+  await page.clock.install({ time: Date.now() + 3_600_000 });
+  await page.reload();
+  await expect(row.getByTestId("sync-state")).toContainText("1 h ago");
+  expect(errors).toEqual([]);
+});

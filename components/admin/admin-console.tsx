@@ -6,6 +6,7 @@ import { api, RequestError } from "../api";
 import { useHealth } from "../dashboard/gateway-status";
 import { Dialog } from "../dialog";
 import { formatCents, formatNumber, formatRelative } from "../format";
+import { RelativeTime } from "../relative-time";
 import { TableHeader } from "../table-header";
 
 interface SyncProblem {
@@ -144,7 +145,7 @@ function SyncPanel() {
                   <td className="px-4 py-3 text-slate-700">{confirmedText(problem)}</td>
                   <td className="px-4 py-3 text-right tabular-nums">{problem.attempts}</td>
                   <td className="max-w-xs break-words px-4 py-3 text-rose-700">{problem.last_error ?? "—"}</td>
-                  <td className="whitespace-nowrap px-4 py-3 text-slate-500">{problem.next_attempt_at ? formatRelative(problem.next_attempt_at) : "—"}</td>
+                  <td className="whitespace-nowrap px-4 py-3 text-slate-500">{problem.next_attempt_at ? <RelativeTime iso={problem.next_attempt_at} /> : "—"}</td>
                   <td className="px-4 py-3 text-right">
                     <button
                       type="button"

@@ -4,7 +4,8 @@ import { useMutation, useQuery, useQueryClient } from "@tanstack/react-query";
 import { useState } from "react";
 import { api, RequestError } from "../api";
 import { Dialog } from "../dialog";
-import { formatBudgetDuration, formatCents, formatDate, formatNumber, formatRelative } from "../format";
+import { formatBudgetDuration, formatCents, formatDate, formatNumber } from "../format";
+import { RelativeTime } from "../relative-time";
 import { KeyForm, type FieldErrors, type KeyFormValues } from "./key-form";
 import { SecretReveal } from "./secret-reveal";
 import type { ApiKey } from "./types";
@@ -34,7 +35,7 @@ function SyncState({ apiKey }: { apiKey: ApiKey }) {
     return (
       <span className="inline-flex items-center gap-1 text-emerald-700" data-testid="sync-state">
         <span aria-hidden="true">✓</span> Synced{" "}
-        <span className="text-slate-500">{apiKey.last_synced_at ? formatRelative(apiKey.last_synced_at) : ""}</span>
+        {apiKey.last_synced_at ? <RelativeTime iso={apiKey.last_synced_at} className="text-slate-500" /> : null}
       </span>
     );
   }
