@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatRelative } from "./format";
+import { formatDateTime, formatRelative } from "./format";
 
 describe("formatRelative", () => {
   const now = Date.parse("2026-11-24T12:00:00Z");
@@ -23,5 +23,11 @@ describe("formatRelative", () => {
 
   it("no time at all is never", () => {
     expect(formatRelative(null, now)).toBe("never");
+  });
+});
+
+describe("formatDateTime", () => {
+  it("is the minute in UTC, labelled as such", () => {
+    expect(formatDateTime("2026-11-24T05:52:31.123Z")).toBe("2026-11-24 05:52 UTC");
   });
 });

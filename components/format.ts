@@ -29,6 +29,9 @@ function formatDuration(seconds: number): string {
 
 export const formatDate = (iso: string) => iso.slice(0, 10);
 
+/** A moment to the minute, in UTC and saying so: the server and every reader agree on it. */
+export const formatDateTime = (iso: string) => `${iso.slice(0, 16).replace("T", " ")} UTC`;
+
 /** LiteLLM durations in words: 30d → "30 days", monthly → "month". */
 export function formatBudgetDuration(duration: string | null): string {
   if (!duration) return "no reset";

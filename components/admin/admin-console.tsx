@@ -5,7 +5,7 @@ import { useId, useState, type FormEvent } from "react";
 import { api, RequestError } from "../api";
 import { useHealth } from "../dashboard/gateway-status";
 import { Dialog } from "../dialog";
-import { formatCents, formatNumber, formatRelative } from "../format";
+import { formatCents, formatDateTime, formatNumber, formatRelative } from "../format";
 import { RelativeTime } from "../relative-time";
 import { TableHeader } from "../table-header";
 
@@ -363,7 +363,7 @@ function PaymentsReview() {
               </span>
               <span className="font-mono">{event.reference ?? "no reference"}</span>
               <span className="text-slate-500">{event.outcome}</span>
-              <span className="text-slate-500">{event.received_at.slice(0, 16).replace("T", " ")}</span>
+              <span className="text-slate-500">{formatDateTime(event.received_at)}</span>
             </li>
           ))}
           {payments.data.payments.map((payment) => (
@@ -373,7 +373,7 @@ function PaymentsReview() {
               <span className="tabular-nums">
                 {formatNumber(payment.credits)} credits · {(payment.amount_subunits / 100).toFixed(2)} {payment.currency}
               </span>
-              <span className="text-slate-500">{payment.created_at.slice(0, 16).replace("T", " ")}</span>
+              <span className="text-slate-500">{formatDateTime(payment.created_at)}</span>
               {payment.review_reason && <span className="basis-full text-amber-800">{payment.review_reason}</span>}
             </li>
           ))}
@@ -439,8 +439,8 @@ function PaymentsList() {
                     {(payment.amount_subunits / 100).toFixed(2)} {payment.currency}
                   </td>
                   <td className="px-6 py-3">{payment.status.replace("_", " ")}</td>
-                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{payment.created_at.slice(0, 16).replace("T", " ")}</td>
-                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{payment.paid_at ? payment.paid_at.slice(0, 16).replace("T", " ") : "—"}</td>
+                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{formatDateTime(payment.created_at)}</td>
+                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{payment.paid_at ? formatDateTime(payment.paid_at) : "—"}</td>
                 </tr>
               ))}
             </tbody>
