@@ -63,6 +63,24 @@ describe("settings", () => {
     expect(resolveSettings(config, masterKey).deployments[0]).toMatchObject({ inputCostPerToken: 0.5, outputCostPerToken: 0.25 });
   });
 
+  it("prompt-cache prices come from the config, else from the built-in table unless the config set its own input price", () => {
+    const config = modelList(
+      [
+        "  - model_name: sonnet\n    litellm_params: { model: anthropic/claude-sonnet-4-5, api_key: k }\n",
+        "  - model_name: sonnet-own\n    litellm_params: { model: anthropic/claude-sonnet-4-5, api_key: k }\n    model_info: { cache_read_input_token_cost: 1e-7, cache_creation_input_token_cost: 2e-6 }\n",
+        "  - model_name: sonnet-repriced\n    litellm_params: { model: anthropic/claude-sonnet-4-5, api_key: k, input_cost_per_token: 1e-6 }\n",
+        "  - model_name: mini\n    litellm_params: { model: openai/gpt-4o-mini }\n",
+        "  - model_name: old\n    litellm_params: { model: openai/gpt-4 }\n",
+      ].join(""),
+    );
+    const [sonnet, own, repriced, mini, old] = resolveSettings(config, masterKey).deployments;
+    expect(sonnet).toMatchObject({ inputCostPerToken: 3e-6, cacheReadCostPerToken: 3e-7, cacheWriteCostPerToken: 3.75e-6 });
+    expect(own).toMatchObject({ cacheReadCostPerToken: 1e-7, cacheWriteCostPerToken: 2e-6 });
+    expect(repriced).toMatchObject({ inputCostPerToken: 1e-6, cacheReadCostPerToken: undefined, cacheWriteCostPerToken: undefined });
+    expect(mini).toMatchObject({ cacheReadCostPerToken: 7.5e-8, cacheWriteCostPerToken: undefined });
+    expect(old).toMatchObject({ cacheReadCostPerToken: undefined, cacheWriteCostPerToken: undefined });
+  });
+
   it("refuses a provider this gateway does not speak yet, rather than failing at the first request", () => {
     const config = modelList("  - model_name: gemini\n    litellm_params: { model: vertex_ai/gemini-1.5-pro, input_cost_per_token: 0, output_cost_per_token: 0 }\n");
     expect(() => resolveSettings(config, masterKey)).toThrow(/not supported/);

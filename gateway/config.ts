@@ -38,6 +38,8 @@ const litellmParamsSchema = z.looseObject({
   tpm: z.coerce.number().positive().optional(),
   input_cost_per_token: cost.optional(),
   output_cost_per_token: cost.optional(),
+  cache_read_input_token_cost: cost.optional(),
+  cache_creation_input_token_cost: cost.optional(),
   mock_response: z.string().optional(),
   mock_latency_ms: z.coerce.number().min(0).optional(),
   ...awsParamsSchema.shape,
@@ -49,6 +51,8 @@ const modelInfoSchema = z.looseObject({
   access_groups: z.array(z.string()).optional(),
   input_cost_per_token: cost.optional(),
   output_cost_per_token: cost.optional(),
+  cache_read_input_token_cost: cost.optional(),
+  cache_creation_input_token_cost: cost.optional(),
   max_output_tokens: positiveInt.optional(),
   max_tokens: positiveInt.optional(),
   base_model: z.string().optional(),
@@ -114,6 +118,9 @@ export interface Deployment {
   /** US dollars per token. */
   inputCostPerToken: number;
   outputCostPerToken: number;
+  /** Prompt-cache prices; undefined bills those tokens at the input price. */
+  cacheReadCostPerToken: number | undefined;
+  cacheWriteCostPerToken: number | undefined;
   maxOutputTokens: number;
   accessGroups: string[];
   timeoutMs: number;
@@ -287,6 +294,7 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
     const builtIn = findBuiltInPrice(info.base_model ?? params.model) ?? findBuiltInPrice(entry.model_name);
     // A local Ollama model costs nothing unless the config prices it.
     const localPrice = provider === "ollama" || provider === "ollama_chat" ? 0 : undefined;
+    const ownInputPrice = info.input_cost_per_token !== undefined || params.input_cost_per_token !== undefined;
     const inputCostPerToken =
       info.input_cost_per_token ?? params.input_cost_per_token ?? builtIn?.inputCostPerToken ?? localPrice;
     const outputCostPerToken =
@@ -328,6 +336,14 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
       mode,
       inputCostPerToken,
       outputCostPerToken: outputCostPerToken ?? 0,
+      // A config that sets its own input price without cache prices is not given the built-in
+      // model's cache prices: they are a share of a price it has replaced.
+      cacheReadCostPerToken:
+        info.cache_read_input_token_cost ?? params.cache_read_input_token_cost ?? (ownInputPrice ? undefined : builtIn?.cacheReadCostPerToken),
+      cacheWriteCostPerToken:
+        info.cache_creation_input_token_cost ??
+        params.cache_creation_input_token_cost ??
+        (ownInputPrice ? undefined : builtIn?.cacheWriteCostPerToken),
       maxOutputTokens: info.max_output_tokens ?? info.max_tokens ?? builtIn?.maxOutputTokens ?? 4_096,
       accessGroups: info.access_groups ?? [],
       timeoutMs: (params.timeout ?? requestTimeoutSeconds) * 1000,

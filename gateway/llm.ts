@@ -16,7 +16,7 @@ import type { LlmRoute, Provider, ProviderCall, ProviderReply } from "./provider
 import { UpstreamError } from "./providers/types";
 import { setCallId, writeHead } from "./response-head";
 import { StreamTap } from "./sse";
-import { costNanos, nanosToDollars, type Usage } from "./spend";
+import { costNanos, nanosToDollars, worstCaseNanos, type Usage } from "./spend";
 import { estimateInputTokens, estimateMessagesTokens, promptTokensUpperBound } from "./tokens";
 
 /**
@@ -206,14 +206,11 @@ function admit(
 ): Admission | Promise<Admission> {
   if (caller.kind === "master") return noAdmission;
   const { context } = caller;
-  const worstCaseNanos = costNanos(
-    { promptTokens: promptTokensUpperBound(bodyBytes), completionTokens: maxOutputTokens(body, route, deployment) },
-    deployment,
-  );
+  const worstCase = worstCaseNanos(promptTokensUpperBound(bodyBytes), maxOutputTokens(body, route, deployment), deployment);
   // LiteLLM skips budget checks for models priced at exactly zero in both directions.
   const free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
   const checks = checksOf(gateway, context);
-  return gateway.admitter.admit({ budgets: free ? [] : checks.budgets, worstCaseNanos, subjects: checks.subjects, now });
+  return gateway.admitter.admit({ budgets: free ? [] : checks.budgets, worstCaseNanos: worstCase, subjects: checks.subjects, now });
 }
 
 // What a key's checks draw on, made once per context (the directory keeps a key's context until

@@ -7,6 +7,9 @@
 export interface ModelPrice {
   inputCostPerToken: number;
   outputCostPerToken: number;
+  /** Prompt-cache prices where the provider has them (else the input price applies). */
+  cacheReadCostPerToken?: number;
+  cacheWriteCostPerToken?: number;
   maxOutputTokens: number;
   mode: "chat" | "embedding" | "completion";
 }
@@ -18,6 +21,23 @@ const chat = (input: number, output: number, maxOutputTokens: number): ModelPric
   mode: "chat",
 });
 
+// Anthropic's prompt cache: a write costs 1.25× the input price (the default five-minute cache),
+// a read a tenth of it.
+const claude = (input: number, output: number, maxOutputTokens: number): ModelPrice => ({
+  ...chat(input, output, maxOutputTokens),
+  cacheReadCostPerToken: decimal(input / 10),
+  cacheWriteCostPerToken: decimal(input * 1.25),
+});
+
+// OpenAI's cached input: half the input price for the GPT-4o family, a quarter for GPT-4.1;
+// writing to its cache costs nothing extra.
+const cachedAt = (price: ModelPrice, share: number): ModelPrice => ({ ...price, cacheReadCostPerToken: decimal(price.inputCostPerToken * share) });
+
+// 3e-7, not the 3.0000000000000004e-7 that 3e-6 / 10 is in binary (it shows in /model/info).
+function decimal(value: number): number {
+  return Number(value.toPrecision(12));
+}
+
 const embedding = (input: number): ModelPrice => ({
   inputCostPerToken: input,
   outputCostPerToken: 0,
@@ -26,11 +46,11 @@ const embedding = (input: number): ModelPrice => ({
 });
 
 export const builtInPrices: Readonly<Record<string, ModelPrice>> = {
-  "gpt-4o": chat(2.5e-6, 1e-5, 16_384),
-  "gpt-4o-mini": chat(1.5e-7, 6e-7, 16_384),
-  "gpt-4.1": chat(2e-6, 8e-6, 32_768),
-  "gpt-4.1-mini": chat(4e-7, 1.6e-6, 32_768),
-  "gpt-4.1-nano": chat(1e-7, 4e-7, 32_768),
+  "gpt-4o": cachedAt(chat(2.5e-6, 1e-5, 16_384), 0.5),
+  "gpt-4o-mini": cachedAt(chat(1.5e-7, 6e-7, 16_384), 0.5),
+  "gpt-4.1": cachedAt(chat(2e-6, 8e-6, 32_768), 0.25),
+  "gpt-4.1-mini": cachedAt(chat(4e-7, 1.6e-6, 32_768), 0.25),
+  "gpt-4.1-nano": cachedAt(chat(1e-7, 4e-7, 32_768), 0.25),
   "gpt-4": chat(3e-5, 6e-5, 4_096),
   "gpt-4-turbo": chat(1e-5, 3e-5, 4_096),
   "gpt-3.5-turbo": chat(5e-7, 1.5e-6, 4_096),
@@ -38,18 +58,18 @@ export const builtInPrices: Readonly<Record<string, ModelPrice>> = {
   "text-embedding-3-small": embedding(2e-8),
   "text-embedding-3-large": embedding(1.3e-7),
   "text-embedding-ada-002": embedding(1e-7),
-  "claude-3-haiku": chat(2.5e-7, 1.25e-6, 4_096),
-  "claude-3-5-haiku": chat(8e-7, 4e-6, 8_192),
-  "claude-3-5-sonnet": chat(3e-6, 1.5e-5, 8_192),
-  "claude-3-7-sonnet": chat(3e-6, 1.5e-5, 128_000),
-  "claude-haiku-4-5": chat(1e-6, 5e-6, 64_000),
-  "claude-sonnet-4": chat(3e-6, 1.5e-5, 64_000),
-  "claude-sonnet-4-5": chat(3e-6, 1.5e-5, 64_000),
-  "claude-opus-4": chat(1.5e-5, 7.5e-5, 32_000),
-  "claude-opus-4-1": chat(1.5e-5, 7.5e-5, 32_000),
+  "claude-3-haiku": claude(2.5e-7, 1.25e-6, 4_096),
+  "claude-3-5-haiku": claude(8e-7, 4e-6, 8_192),
+  "claude-3-5-sonnet": claude(3e-6, 1.5e-5, 8_192),
+  "claude-3-7-sonnet": claude(3e-6, 1.5e-5, 128_000),
+  "claude-haiku-4-5": claude(1e-6, 5e-6, 64_000),
+  "claude-sonnet-4": claude(3e-6, 1.5e-5, 64_000),
+  "claude-sonnet-4-5": claude(3e-6, 1.5e-5, 64_000),
+  "claude-opus-4": claude(1.5e-5, 7.5e-5, 32_000),
+  "claude-opus-4-1": claude(1.5e-5, 7.5e-5, 32_000),
   // Opus 4.5 costs a third of Opus 4/4.1; without its own row it would match claude-opus-4.
-  "claude-opus-4-5": chat(5e-6, 2.5e-5, 64_000),
-  "claude-3-opus": chat(1.5e-5, 7.5e-5, 4_096),
+  "claude-opus-4-5": claude(5e-6, 2.5e-5, 64_000),
+  "claude-3-opus": claude(1.5e-5, 7.5e-5, 4_096),
   "deepseek-r1": chat(1.35e-6, 5.4e-6, 32_768),
   "nova-micro": chat(3.5e-8, 1.4e-7, 10_000),
   "nova-lite": chat(6e-8, 2.4e-7, 10_000),

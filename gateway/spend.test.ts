@@ -1,11 +1,33 @@
 import { describe, expect, it } from "vitest";
-import { SpendAccount, costNanos, decimalToNanos, nanosToDecimal } from "./spend";
+import { SpendAccount, costNanos, decimalToNanos, nanosToDecimal, worstCaseNanos } from "./spend";
 
 describe("money", () => {
   it("a request's cost is tokens times the per-token prices, in nano-dollars", () => {
     expect(costNanos({ promptTokens: 10, completionTokens: 20 }, { inputCostPerToken: 1e-6, outputCostPerToken: 2e-6 })).toBe(
       50_000,
     );
+  });
+
+  const claude = { inputCostPerToken: 3e-6, outputCostPerToken: 1.5e-5, cacheReadCostPerToken: 3e-7, cacheWriteCostPerToken: 3.75e-6 };
+
+  it("prompt-cache reads and writes are priced at the cache prices, the rest of the prompt at the input price", () => {
+    // 100 uncached, 1,000 written, 10,000 read, 50 out: 300 + 3,750 + 3,000 + 750 micro-dollars.
+    const usage = { promptTokens: 11_100, completionTokens: 50, cacheReadTokens: 10_000, cacheWriteTokens: 1_000 };
+    expect(costNanos(usage, claude)).toBe(7_800_000);
+  });
+
+  it("without cache prices, cached tokens cost what any input token costs", () => {
+    const usage = { promptTokens: 11_100, completionTokens: 50, cacheReadTokens: 10_000, cacheWriteTokens: 1_000 };
+    expect(costNanos(usage, { inputCostPerToken: 3e-6, outputCostPerToken: 1.5e-5 })).toBe(34_050_000);
+  });
+
+  it("cache counts larger than the prompt are capped by it, so a bad usage cannot make a request cheaper than free", () => {
+    expect(costNanos({ promptTokens: 10, completionTokens: 0, cacheReadTokens: 50, cacheWriteTokens: 50 }, claude)).toBe(3_000);
+  });
+
+  it("a budget reserves every prompt token at the dearer of the input and cache-write prices", () => {
+    expect(worstCaseNanos(1_000, 100, claude)).toBe(1_000 * 3_750 + 100 * 15_000);
+    expect(worstCaseNanos(1_000, 100, { ...claude, cacheWriteCostPerToken: 1e-6 })).toBe(1_000 * 3_000 + 100 * 15_000);
   });
 
   it.each([

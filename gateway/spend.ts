@@ -31,21 +31,57 @@ export function decimalToNanos(value: string | number | null | undefined): numbe
 }
 
 export interface Usage {
+  /** Every input token read, cached or not (OpenAI's and LiteLLM's prompt_tokens). */
   promptTokens: number;
   completionTokens: number;
+  /** Of promptTokens, those read from the provider's prompt cache. */
+  cacheReadTokens?: number;
+  /** Of promptTokens, those written to the provider's prompt cache. */
+  cacheWriteTokens?: number;
 }
 
 export interface Prices {
   /** US dollars per token. */
   inputCostPerToken: number;
   outputCostPerToken: number;
+  /** Per token read from the prompt cache (LiteLLM's cache_read_input_token_cost); else the input price. */
+  cacheReadCostPerToken?: number;
+  /** Per token written to the prompt cache (cache_creation_input_token_cost); else the input price. */
+  cacheWriteCostPerToken?: number;
 }
 
+/** `usage` with the cache's reads and writes, where there were any. */
+export function withCache(usage: Usage, cacheReadTokens: number | null | undefined, cacheWriteTokens: number | null | undefined): Usage {
+  if (cacheReadTokens) usage.cacheReadTokens = cacheReadTokens;
+  if (cacheWriteTokens) usage.cacheWriteTokens = cacheWriteTokens;
+  return usage;
+}
+
+/**
+ * A request's cost: cache reads and writes at their own prices (Anthropic reads at a tenth of
+ * the input price and writes at 1.25×; OpenAI's cached input is a half or a quarter), the rest of
+ * the prompt at the input price, the completion at the output price.
+ */
 export function costNanos(usage: Usage, prices: Prices): number {
+  const cacheRead = Math.min(usage.cacheReadTokens ?? 0, usage.promptTokens);
+  const cacheWrite = Math.min(usage.cacheWriteTokens ?? 0, usage.promptTokens - cacheRead);
+  const uncached = usage.promptTokens - cacheRead - cacheWrite;
   return Math.round(
-    usage.promptTokens * prices.inputCostPerToken * nanosPerDollar +
+    uncached * prices.inputCostPerToken * nanosPerDollar +
+      cacheRead * (prices.cacheReadCostPerToken ?? prices.inputCostPerToken) * nanosPerDollar +
+      cacheWrite * (prices.cacheWriteCostPerToken ?? prices.inputCostPerToken) * nanosPerDollar +
       usage.completionTokens * prices.outputCostPerToken * nanosPerDollar,
   );
+}
+
+/**
+ * The most `promptTokens` and `completionTokens` can cost: every prompt token at the dearer of
+ * the input and cache-write prices, since a budget reserves this before the answer says which
+ * tokens the cache took.
+ */
+export function worstCaseNanos(promptTokens: number, completionTokens: number, prices: Prices): number {
+  const writeIsDearer = (prices.cacheWriteCostPerToken ?? 0) > prices.inputCostPerToken;
+  return costNanos({ promptTokens, completionTokens, cacheWriteTokens: writeIsDearer ? promptTokens : 0 }, prices);
 }
 
 /**

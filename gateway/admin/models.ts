@@ -31,6 +31,9 @@ function modelInfo(deployment: Deployment) {
       max_output_tokens: deployment.maxOutputTokens,
       input_cost_per_token: deployment.inputCostPerToken,
       output_cost_per_token: deployment.outputCostPerToken,
+      // LiteLLM's model map has these as null for a model without prompt-cache prices.
+      cache_read_input_token_cost: deployment.cacheReadCostPerToken ?? null,
+      cache_creation_input_token_cost: deployment.cacheWriteCostPerToken ?? null,
       litellm_provider: deployment.provider,
       access_groups: deployment.accessGroups,
     },

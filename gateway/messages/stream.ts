@@ -1,6 +1,6 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { z } from "zod";
-import { promptTokensOf, streamEventSchema, type AnthropicUsage } from "../providers/anthropic/wire";
+import { streamEventSchema, usageOf, type AnthropicUsage } from "../providers/anthropic/wire";
 import type { Usage } from "../spend";
 import { messageId, stopReasonOf } from "./response";
 
@@ -160,7 +160,7 @@ export class AnthropicStreamTap {
     if (!this.counts) return null;
     const reported = this.counts.output_tokens ?? 0;
     return {
-      promptTokens: promptTokensOf(this.counts),
+      ...usageOf(this.counts),
       completionTokens: this.finalCounts ? reported : Math.max(reported, Math.ceil(this.streamedChars / 4)),
     };
   }

@@ -1,5 +1,5 @@
 import type { Deployment } from "../config";
-import type { Usage } from "../spend";
+import { withCache, type Usage } from "../spend";
 
 export type LlmRoute = "chat" | "completion" | "embedding";
 
@@ -70,5 +70,16 @@ export function usageFrom(value: unknown): Usage | null {
   const prompt = record.prompt_tokens;
   const completion = record.completion_tokens;
   if (typeof prompt !== "number") return null;
-  return { promptTokens: prompt, completionTokens: typeof completion === "number" ? completion : 0 };
+  const usage: Usage = { promptTokens: prompt, completionTokens: typeof completion === "number" ? completion : 0 };
+  // Cached input: OpenAI's prompt_tokens_details.cached_tokens, or the cache_read_input_tokens
+  // and cache_creation_input_tokens LiteLLM (and our Anthropic translation) add for Anthropic.
+  const details = record.prompt_tokens_details;
+  const cached =
+    typeof record.cache_read_input_tokens === "number"
+      ? record.cache_read_input_tokens
+      : details !== null && typeof details === "object"
+        ? (details as Record<string, unknown>).cached_tokens
+        : undefined;
+  const written = record.cache_creation_input_tokens;
+  return withCache(usage, typeof cached === "number" ? cached : null, typeof written === "number" ? written : null);
 }

@@ -62,6 +62,19 @@ async function postMessages(headers: Record<string, string>, body: unknown) {
 const hello = { max_tokens: 64, messages: [{ role: "user" as const, content: "Hello" }] };
 
 describe("/v1/messages to an anthropic deployment: passed through", () => {
+  it("prompt-cache reads and writes in the answer are billed at the deployment's cache prices, streamed or not", async () => {
+    const cachedCost = 100 * 0.000001 + 1_000 * 0.00000125 + 10_000 * 0.0000001 + 50 * 0.000002;
+    const key = await newKey();
+    const message = await client(key).messages.create({ model: "claude-cached", ...hello });
+    expect(message.usage).toMatchObject({ input_tokens: 100, cache_creation_input_tokens: 1_000, cache_read_input_tokens: 10_000 });
+    expect(await keySpend(key)).toBeCloseTo(cachedCost, 12);
+    const streamed = await newKey();
+    for await (const _event of client(streamed).messages.stream({ model: "claude-cached", ...hello })) {
+      // read to the end
+    }
+    expect(await waitFor(async () => ((await keySpend(streamed)) > 0 ? keySpend(streamed) : undefined))).toBeCloseTo(cachedCost, 12);
+  });
+
   it("the Anthropic SDK's request reaches Anthropic as sent, with the deployment's key, and the answer comes back unchanged", async () => {
     const key = await newKey();
     const request = {

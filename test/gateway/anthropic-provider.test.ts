@@ -126,6 +126,40 @@ describe("the anthropic provider, driven by the official openai client", () => {
     expect(logs[0]).toMatchObject({ prompt_tokens: 25, completion_tokens: 15, custom_llm_provider: "anthropic" });
   });
 
+  // 100 uncached input tokens, 1,000 written to the cache, 10,000 read from it, 50 output: at
+  // the deployment's cache prices, not all 11,100 prompt tokens at the input price (0.0112).
+  const cachedCost = 100 * 0.000001 + 1_000 * 0.00000125 + 10_000 * 0.0000001 + 50 * 0.000002;
+
+  it("prompt-cache reads and writes are billed at the cache prices and reported as LiteLLM reports them", async () => {
+    const key = await newKey();
+    const completion = await client(key).chat.completions.create({
+      model: "claude-cached",
+      messages: [{ role: "user", content: "Hello" }],
+      max_tokens: 100,
+    });
+    expect(completion.usage).toMatchObject({
+      prompt_tokens: 11_100,
+      completion_tokens: 50,
+      prompt_tokens_details: { cached_tokens: 10_000 },
+      cache_creation_input_tokens: 1_000,
+      cache_read_input_tokens: 10_000,
+    });
+    expect(await keySpend(key)).toBeCloseTo(cachedCost, 12);
+  });
+
+  it("a stream's prompt-cache counts, from message_start, are billed at the cache prices", async () => {
+    const key = await newKey();
+    const stream = await client(key).chat.completions.create({
+      model: "claude-cached",
+      messages: [{ role: "user", content: "Hello" }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const { usage } = await readChatStream(stream);
+    expect(usage).toMatchObject({ prompt_tokens: 11_100, completion_tokens: 50 });
+    expect(await waitFor(async () => ((await keySpend(key)) > 0 ? keySpend(key) : undefined))).toBeCloseTo(cachedCost, 12);
+  });
+
   it("a tool call goes up as Anthropic tools and comes back as OpenAI tool_calls", async () => {
     const key = await newKey();
     const completion = await client(key).chat.completions.create({

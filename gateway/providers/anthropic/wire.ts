@@ -1,5 +1,5 @@
 import { z } from "zod";
-import type { Usage } from "../../spend";
+import { withCache, type Usage } from "../../spend";
 
 /**
  * Anthropic's Messages API as far as the gateway reads it (docs: "Messages", "Streaming
@@ -79,8 +79,13 @@ export function promptTokensOf(usage: AnthropicUsage): number {
   return (usage.input_tokens ?? 0) + (usage.cache_creation_input_tokens ?? 0) + (usage.cache_read_input_tokens ?? 0);
 }
 
+/** The usage to bill, with the cache's reads and writes apart so they are priced as such. */
 export function usageOf(usage: AnthropicUsage): Usage {
-  return { promptTokens: promptTokensOf(usage), completionTokens: usage.output_tokens ?? 0 };
+  return withCache(
+    { promptTokens: promptTokensOf(usage), completionTokens: usage.output_tokens ?? 0 },
+    usage.cache_read_input_tokens,
+    usage.cache_creation_input_tokens,
+  );
 }
 
 /** OpenAI's usage object for an Anthropic usage, with the cache counts LiteLLM adds. */

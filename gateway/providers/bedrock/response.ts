@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { z } from "zod";
-import type { Usage } from "../../spend";
+import { withCache, type Usage } from "../../spend";
 import { chunkBase, usageBody, type ChunkBase, type OpenAiToolCall } from "../native";
 
 /** Bedrock Converse answers (whole, or as ConverseStream events) → OpenAI chat completions. */
@@ -19,7 +19,37 @@ export function finishReasonOf(stopReason: string | undefined): string {
   return (stopReason && finishReasons[stopReason]) ?? "stop";
 }
 
-const usageSchema = z.looseObject({ inputTokens: z.number().int().min(0), outputTokens: z.number().int().min(0) });
+const count = z.number().int().min(0);
+const usageSchema = z.looseObject({
+  inputTokens: count,
+  outputTokens: count,
+  cacheReadInputTokens: count.nullable().optional(),
+  cacheWriteInputTokens: count.nullable().optional(),
+});
+type ConverseUsage = z.infer<typeof usageSchema>;
+
+/**
+ * Converse counts prompt-cache reads and writes apart from `inputTokens`; as LiteLLM does, the
+ * prompt tokens are all three, and the cache's share is kept apart so it is priced as such.
+ */
+function usageOfConverse(usage: ConverseUsage): { usage: Usage; body: object } {
+  const cacheReadTokens = usage.cacheReadInputTokens ?? 0;
+  const cacheWriteTokens = usage.cacheWriteInputTokens ?? 0;
+  const promptTokens = usage.inputTokens + cacheReadTokens + cacheWriteTokens;
+  const body = usageBody(promptTokens, usage.outputTokens);
+  return {
+    usage: withCache({ promptTokens, completionTokens: usage.outputTokens }, cacheReadTokens, cacheWriteTokens),
+    body:
+      cacheReadTokens + cacheWriteTokens === 0
+        ? body
+        : {
+            ...body,
+            prompt_tokens_details: { cached_tokens: cacheReadTokens },
+            cache_read_input_tokens: cacheReadTokens,
+            cache_creation_input_tokens: cacheWriteTokens,
+          },
+  };
+}
 
 const contentBlockSchema = z.looseObject({
   text: z.string().optional(),
@@ -56,7 +86,7 @@ export function fromConverseResponse(response: ConverseResponse, model: string):
   if (toolCalls.length > 0) message.tool_calls = toolCalls;
   // LiteLLM's field for reasoning models (DeepSeek R1, Claude thinking) on Bedrock.
   if (reasoning !== "") message.reasoning_content = reasoning;
-  const { inputTokens, outputTokens } = response.usage;
+  const usage = usageOfConverse(response.usage);
   return {
     body: {
       id: `chatcmpl-${randomUUID()}`,
@@ -65,9 +95,9 @@ export function fromConverseResponse(response: ConverseResponse, model: string):
       model,
       system_fingerprint: null,
       choices: [{ index: 0, finish_reason: finishReasonOf(response.stopReason), message }],
-      usage: usageBody(inputTokens, outputTokens),
+      usage: usage.body,
     },
-    usage: { promptTokens: inputTokens, completionTokens: outputTokens },
+    usage: usage.usage,
   };
 }
 
@@ -153,9 +183,9 @@ export class ConverseStreamTranslator {
         return [{ ...this.base, choices: [{ index: 0, delta: {}, finish_reason: this.finishReason }] }];
       }
       case "metadata": {
-        const { usage } = streamEventSchemas.metadata.parse(payload);
-        this.usage = { promptTokens: usage.inputTokens, completionTokens: usage.outputTokens };
-        return [{ ...this.base, choices: [], usage: usageBody(usage.inputTokens, usage.outputTokens) }];
+        const usage = usageOfConverse(streamEventSchemas.metadata.parse(payload).usage);
+        this.usage = usage.usage;
+        return [{ ...this.base, choices: [], usage: usage.body }];
       }
     }
   }

@@ -131,6 +131,26 @@ describe("Converse answers → OpenAI", () => {
     });
   });
 
+  it("prompt-cache reads and writes count as prompt tokens, apart for their prices, and reach the caller as LiteLLM reports them", () => {
+    const response = converseResponseSchema.parse({
+      output: { message: { role: "assistant", content: [{ text: "Hi" }] } },
+      stopReason: "end_turn",
+      usage: { inputTokens: 100, outputTokens: 50, totalTokens: 11_150, cacheReadInputTokens: 10_000, cacheWriteInputTokens: 1_000 },
+    });
+    const { body, usage } = fromConverseResponse(response, "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
+    expect(usage).toEqual({ promptTokens: 11_100, completionTokens: 50, cacheReadTokens: 10_000, cacheWriteTokens: 1_000 });
+    expect(body).toMatchObject({
+      usage: {
+        prompt_tokens: 11_100,
+        completion_tokens: 50,
+        total_tokens: 11_150,
+        prompt_tokens_details: { cached_tokens: 10_000 },
+        cache_read_input_tokens: 10_000,
+        cache_creation_input_tokens: 1_000,
+      },
+    });
+  });
+
   it.each([
     ["end_turn", "stop"],
     ["stop_sequence", "stop"],

@@ -8,6 +8,7 @@ import { listenLocal } from "./fake-server";
  * from Anthropic's documentation (test/gateway/fixtures/anthropic/). The requested model picks
  * the exchange:
  *   claude-fixture → the basic message / stream; claude-tools → the get_weather tool call;
+ *   claude-cached → a message / stream whose usage counts prompt-cache reads and writes;
  *   claude-429 / claude-500 → documented error bodies; claude-overloaded → a stream that fails
  *   with an `error` event; claude-hang → never answers.
  */
@@ -78,6 +79,8 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
           return stream(res, "stream-overloaded.sse");
         case "claude-tools":
           return streamed ? stream(res, "stream-tool-use.sse") : send(res, 200, fixture("tool-use.json"));
+        case "claude-cached":
+          return streamed ? stream(res, "stream-cached.sse") : send(res, 200, fixture("message-cached.json"));
         default:
           return streamed ? stream(res, "stream.sse") : send(res, 200, fixture("message.json"));
       }
@@ -105,7 +108,20 @@ export function anthropicModels(apiBase: string): string {
     model_info:
       input_cost_per_token: 0.000001
       output_cost_per_token: 0.000002`;
+  // Anthropic's cache prices relative to this input price: reads a tenth, writes 1.25×.
+  const cached = `
+  - model_name: claude-cached
+    litellm_params:
+      model: anthropic/claude-cached
+      api_base: ${apiBase}
+      api_key: os.environ/ANTHROPIC_API_KEY
+    model_info:
+      input_cost_per_token: 0.000001
+      output_cost_per_token: 0.000002
+      cache_read_input_token_cost: 0.0000001
+      cache_creation_input_token_cost: 0.00000125`;
   return [
+    cached,
     model("claude-fixture"),
     model("claude-tools"),
     model("claude-429"),
