@@ -134,7 +134,7 @@ function labelsOf(caller: Caller, body: Record<string, unknown> & { model: strin
   };
 }
 
-function chooseDeployment(gateway: Gateway, caller: Caller, model: string, routePath: string): Deployment {
+export function chooseDeployment(gateway: Gateway, caller: Caller, model: string, routePath: string): Deployment {
   if (caller.kind === "key") {
     const { context } = caller;
     if (context.team?.blocked) {

@@ -331,6 +331,11 @@ export class Router {
    * One call to one deployment, bounded in time: `timeout` for a complete answer; for a stream,
    * `stream_timeout` until its first chunk, then `timeout` for each gap between chunks.
    */
+  /** The provider that speaks to `deployment`'s upstream. */
+  providerOf(deployment: Deployment): Provider {
+    return this.providers[deployment.provider];
+  }
+
   private async attempt(deployment: Deployment, request: RouteRequest): Promise<ProviderReply> {
     const provider = request.mock ? this.providers.mock : this.providers[deployment.provider];
     const limitMs = request.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;

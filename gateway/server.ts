@@ -10,6 +10,7 @@ import { GatewayError, internalError, sendError } from "./errors";
 import { parseJsonObject, pathOf, queryOf, readBody, sendJson } from "./http";
 import { handleLlmRequest } from "./llm";
 import { MessagesDialect } from "./messages";
+import { handleCountTokens } from "./messages/count-tokens";
 import type { LlmRoute } from "./providers/types";
 import { beginRequest } from "./request-log";
 import { writeHead } from "./response-head";
@@ -36,6 +37,16 @@ const messagesRoute: Route = {
   public: true,
   handle: async (call) => {
     await handleLlmRequest(call.gateway, call.req, call.res, "chat", call.path, new MessagesDialect(call.req.headers));
+    return "written";
+  },
+};
+
+const countTokensRoute: Route = {
+  method: "POST",
+  access: "none",
+  public: true,
+  handle: async (call) => {
+    await handleCountTokens(call.gateway, call.req, call.res, call.path);
     return "written";
   },
 };
@@ -125,6 +136,8 @@ export const routes: Record<string, Route> = {
   "/embeddings": llmRoute("embedding"),
   "/v1/messages": messagesRoute,
   "/anthropic/v1/messages": messagesRoute,
+  "/v1/messages/count_tokens": countTokensRoute,
+  "/anthropic/v1/messages/count_tokens": countTokensRoute,
   ...modelRoutes,
   ...healthRoutes,
   ...keyRoutes,

@@ -233,3 +233,48 @@ describe("/v1/messages enforces the same rules as /v1/chat/completions", () => {
     expect(rows[0]).toMatchObject({ call_type: "anthropic_messages", prompt_tokens: 2095 });
   });
 });
+
+describe("/v1/messages/count_tokens", () => {
+  const conversation = { messages: [{ role: "user" as const, content: "Hello, how are you?" }], system: "You are terse." };
+
+  it("an anthropic deployment counts with Anthropic's endpoint, the deployment's key and model, and nothing is billed", async () => {
+    const key = await newKey();
+    const counted = await client(key).messages.countTokens({ model: "claude-fixture", ...conversation });
+    expect(counted).toEqual({ input_tokens: 14 });
+    const sent = anthropic.requests.at(-1);
+    expect(sent?.path).toBe("/v1/messages/count_tokens");
+    expect(sent?.headers["x-api-key"]).toBe(anthropicKey);
+    expect(sent?.body).toEqual({ model: "claude-fixture", ...conversation });
+    expect(await keySpend(key)).toBe(0);
+  });
+
+  it("any other model gets the gateway's estimate, without a call upstream", async () => {
+    const key = await newKey();
+    const before = openai.requests.length;
+    const counted = await client(key).messages.countTokens({ model: "gpt-test", ...conversation });
+    expect(counted.input_tokens).toBeGreaterThanOrEqual(Math.ceil("Hello, how are you?".length / 4));
+    expect(openai.requests.length).toBe(before);
+  });
+
+  it("the key and its model access are checked as for /v1/messages, and a bad body is a 400 naming the field", async () => {
+    const restricted = await newKey({ models: ["gpt-test"] });
+    const refused = await postCount({ "x-api-key": restricted }, { model: "claude-fixture", ...conversation });
+    expect(refused.status).toBe(403);
+    expect(refused.body).toMatchObject({ type: "error", error: { type: "permission_error" } });
+    const unknownKey = await postCount({ "x-api-key": "sk-not-a-key" }, { model: "claude-fixture", ...conversation });
+    expect(unknownKey.status).toBe(401);
+    expect(unknownKey.body).toMatchObject({ type: "error", error: { type: "authentication_error" } });
+    const noMessages = await postCount({ "x-api-key": await newKey() }, { model: "claude-fixture" });
+    expect(noMessages.status).toBe(400);
+    expect(noMessages.body).toMatchObject({ type: "error", error: { type: "invalid_request_error", message: expect.stringContaining("messages") } });
+  });
+});
+
+async function postCount(headers: Record<string, string>, body: unknown) {
+  const res = await fetch(`${gateway.publicUrl}/v1/messages/count_tokens`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}

@@ -1,4 +1,5 @@
 import type { Dispatcher, Pool } from "undici";
+import { z } from "zod";
 import type { Deployment } from "../../config";
 import { Cancellation } from "../../caller";
 import { badRequest } from "../../errors";
@@ -27,7 +28,7 @@ export class AnthropicProvider implements Provider {
   private readonly pools = new Pools();
 
   /** LiteLLM's api_base is the host (`https://api.anthropic.com`); a base ending in /v1 works too. */
-  private target(deployment: Deployment, resource: "messages" | "models"): { pool: Pool; path: string } {
+  private target(deployment: Deployment, resource: "messages" | "messages/count_tokens" | "models"): { pool: Pool; path: string } {
     const upstream = this.pools.at(deployment.apiBase);
     let path = upstream.path;
     if (path.endsWith("/v1/messages")) path = path.slice(0, -"/messages".length);
@@ -46,9 +47,14 @@ export class AnthropicProvider implements Provider {
     return headers;
   }
 
-  private async post(call: ProviderCall, body: Record<string, unknown>, beta?: string): Promise<Dispatcher.ResponseData> {
+  private async post(
+    call: ProviderCall,
+    body: Record<string, unknown>,
+    beta?: string,
+    resource: "messages" | "messages/count_tokens" = "messages",
+  ): Promise<Dispatcher.ResponseData> {
     const { deployment } = call;
-    const { pool, path } = this.target(deployment, "messages");
+    const { pool, path } = this.target(deployment, resource);
     let response: Dispatcher.ResponseData;
     try {
       response = await pool.request({
@@ -90,6 +96,17 @@ export class AnthropicProvider implements Provider {
     return { type: "json", body: raw, usage: usageOf(parseMessage(raw, call.deployment).usage) };
   }
 
+  /** Anthropic's own count of an Anthropic-format request's input tokens (`/v1/messages/count_tokens`). */
+  async countTokens(call: NativeCall): Promise<number> {
+    const body = { ...call.body, model: call.deployment.upstreamModel };
+    const response = await this.post(call, body, call.beta, "messages/count_tokens");
+    const counted = countSchema.safeParse(parseJson(await readAll(response.body, call.deployment), call.deployment));
+    if (!counted.success) {
+      throw new UpstreamError("malformed", `upstream of model ${call.deployment.modelName} answered count_tokens without input_tokens`);
+    }
+    return counted.data.input_tokens;
+  }
+
   /** A real one-token call to the deployment's model, as LiteLLM's health check makes. */
   async checkHealth(deployment: Deployment): Promise<HealthResult> {
     const probe = { model: deployment.upstreamModel, max_tokens: 1, messages: [{ role: "user", content: "ping" }] };
@@ -107,6 +124,8 @@ export class AnthropicProvider implements Provider {
     await this.pools.close();
   }
 }
+
+const countSchema = z.looseObject({ input_tokens: z.number().int().min(0) });
 
 function parseMessage(raw: Buffer, deployment: Deployment) {
   const message = messageSchema.safeParse(parseJson(raw, deployment));

@@ -10,7 +10,8 @@ import { listenLocal } from "./fake-server";
  *   claude-fixture → the basic message / stream; claude-tools → the get_weather tool call;
  *   claude-cached → a message / stream whose usage counts prompt-cache reads and writes;
  *   claude-429 / claude-500 → documented error bodies; claude-overloaded → a stream that fails
- *   with an `error` event; claude-hang → never answers.
+ *   with an `error` event; claude-hang → never answers. /v1/messages/count_tokens answers the
+ *   documented count for any model.
  */
 
 const fixtures = path.resolve(import.meta.dirname, "../fixtures/anthropic");
@@ -63,6 +64,10 @@ export async function startFakeAnthropic(): Promise<FakeAnthropic> {
         return;
       }
       requests.push({ path: url, headers: req.headers, body });
+      if (req.method === "POST" && url === "/v1/messages/count_tokens") {
+        send(res, 200, fixture("count-tokens.json"));
+        return;
+      }
       if (req.method !== "POST" || url !== "/v1/messages") {
         send(res, 404, JSON.stringify({ type: "error", error: { type: "not_found_error", message: "Not found" } }));
         return;
