@@ -27,7 +27,7 @@ export function appServices(): Services {
   if (services) return services;
   const env = appEnv();
   const sql = appDb();
-  services = { env, sql, auth: createAuth(env, sql), loginLimiter: createLoginLimiter(), keys: keyServices(env, sql) };
+  services = { env, sql, auth: createAuth(env, sql), loginLimiter: createLoginLimiter(sql), keys: keyServices(env, sql) };
   return services;
 }
 

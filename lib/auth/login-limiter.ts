@@ -1,4 +1,5 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { RateLimiterPostgres, type RateLimiterRes } from "rate-limiter-flexible";
+import type { Sql } from "../db";
 import { ApiError } from "../http/errors";
 
 export interface LoginLimits {
@@ -12,16 +13,41 @@ export interface LoginLimits {
 export const defaultLoginLimits: LoginLimits = { perEmail: 10, perIp: 100, windowSeconds: 15 * 60 };
 
 /**
- * Counts failed logins per email and per IP (rate-limiter-flexible, in process memory). Once
- * either count is spent, every attempt for it is refused with 429 until the window passes, even
- * with the right password, so guessing cannot continue. A success clears the email's count.
- *
- * In memory means per app instance: several instances behind a load balancer each allow the
- * limit. rate-limiter-flexible has Postgres and Redis stores for that case.
+ * What rate-limiter-flexible's Postgres store asks of its client (node-postgres's `query`),
+ * answered by the app's postgres.js connection: one query with `$n` parameters, its rows and
+ * how many there were.
  */
-export function createLoginLimiter(limits: LoginLimits = defaultLoginLimits) {
-  const byEmail = new RateLimiterMemory({ keyPrefix: "login-email", points: limits.perEmail, duration: limits.windowSeconds });
-  const byIp = new RateLimiterMemory({ keyPrefix: "login-ip", points: limits.perIp, duration: limits.windowSeconds });
+function storeClientOf(sql: Sql) {
+  return {
+    async query(query: { text: string; values?: unknown[] }): Promise<{ rows: unknown[]; rowCount: number }> {
+      const rows = await sql.unsafe(query.text, (query.values ?? []) as never[]);
+      return { rows, rowCount: rows.count };
+    },
+  };
+}
+
+/**
+ * Counts failed logins per email and per IP (rate-limiter-flexible) in the `login_limits` table,
+ * so every app instance shares one count: several instances behind a load balancer still allow
+ * the limit once, not once each. Once either count is spent, every attempt for it is refused with
+ * 429 until the window passes, even with the right password, so guessing cannot continue. A
+ * success clears the email's count. Expired rows are deleted every five minutes.
+ */
+export function createLoginLimiter(sql: Sql, limits: LoginLimits = defaultLoginLimits) {
+  const store = (keyPrefix: string, points: number) =>
+    new RateLimiterPostgres({
+      storeClient: storeClientOf(sql),
+      storeType: "pool",
+      schemaName: "public",
+      tableName: "login_limits",
+      // Made by the migration, not at start-up: the app's role need not own DDL.
+      tableCreated: true,
+      keyPrefix,
+      points,
+      duration: limits.windowSeconds,
+    });
+  const byEmail = store("login-email", limits.perEmail);
+  const byIp = store("login-ip", limits.perIp);
 
   function refuse(res: RateLimiterRes | null): never {
     const retryAfterSeconds = Math.max(1, Math.ceil((res?.msBeforeNext ?? limits.windowSeconds * 1000) / 1000));
