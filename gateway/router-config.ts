@@ -22,8 +22,8 @@ export const litellmRouterFields = {
 };
 
 export const routerSettingsSchema = z.looseObject({
-  // Only simple-shuffle is implemented; a config naming another strategy still runs, shuffled.
   routing_strategy: z.string().optional(),
+  routing_strategy_args: z.looseObject({ lowest_latency_buffer: z.coerce.number().min(0).optional() }).optional(),
   num_retries: z.coerce.number().int().min(0).optional(),
   timeout: z.coerce.number().positive().optional(),
   stream_timeout: z.coerce.number().positive().optional(),
@@ -39,7 +39,15 @@ export const routerSettingsSchema = z.looseObject({
 
 export type FallbackMap = ReadonlyMap<string, readonly string[]>;
 
+/** LiteLLM's routing strategies this router implements. */
+export const routingStrategies = ["simple-shuffle", "least-busy", "latency-based-routing"] as const;
+export type RoutingStrategy = (typeof routingStrategies)[number];
+
 export interface RouterSettings {
+  /** How a group's deployment is chosen for each request. */
+  strategy: RoutingStrategy;
+  /** latency-based-routing: deployments within this share of the lowest latency are shuffled among. */
+  lowestLatencyBuffer: number;
   /** Retries within a model group after the first attempt (LiteLLM's default for the proxy is 0 here; see README). */
   numRetries: number;
   /** The shortest wait before retrying the same deployment, in ms. */
@@ -101,7 +109,16 @@ export function resolveRouterSettings(
     }
     fallbacks.set("*", defaults);
   }
+  const strategy = router.routing_strategy ?? "simple-shuffle";
+  if (!(routingStrategies as readonly string[]).includes(strategy)) {
+    // Refused rather than silently shuffled: the operator chose it for a reason.
+    throw fail(
+      `router_settings.routing_strategy: "${strategy}" is not supported here (supported: ${routingStrategies.join(", ")})`,
+    );
+  }
   return {
+    strategy: strategy as RoutingStrategy,
+    lowestLatencyBuffer: router.routing_strategy_args?.lowest_latency_buffer ?? 0,
     numRetries: router.num_retries ?? litellm.num_retries ?? 0,
     retryAfterMs: (router.retry_after ?? 0) * 1000,
     // LiteLLM's defaults: 3 failures a minute, then 5 seconds out of the rotation.

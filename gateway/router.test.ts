@@ -143,6 +143,67 @@ router_settings: { num_retries: 1 }
   });
 });
 
+describe("routing strategies, against the mock provider", () => {
+  let providers: Providers;
+  beforeAll(() => {
+    providers = createProviders();
+  });
+  afterAll(async () => {
+    await closeProviders(providers);
+  });
+
+  const request = (group: string) => ({
+    group,
+    route: "chat" as const,
+    body: { model: group, messages: [{ role: "user", content: "hi" }] },
+    stream: false,
+    caller: stayingCaller,
+    mock: false,
+  });
+  const twoDeployments = (strategy: string, first: number, second: number, extra = "") =>
+    settingsOf(`model_list:
+  - { model_name: g, litellm_params: { model: mock/a, mock_latency_ms: ${first} }, model_info: { id: a, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: g, litellm_params: { model: mock/b, mock_latency_ms: ${second} }, model_info: { id: b, input_cost_per_token: 0, output_cost_per_token: 0 } }
+router_settings: { routing_strategy: ${strategy}${extra} }
+`);
+
+  it("least-busy sends a new request to the deployment with fewer calls in flight", async () => {
+    const settings = twoDeployments("least-busy", 150, 150);
+    // random 0 draws the first of equals: "a" whenever both are equally busy.
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });
+    expect(router.pick("g")?.id).toBe("a");
+    const inFlight = router.send({ ...request("g"), preferred: router.pick("g") });
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(router.pick("g")?.id).toBe("b");
+    expect((await inFlight).deployment.id).toBe("a");
+    expect(router.pick("g")?.id).toBe("a");
+  });
+
+  it("latency-based-routing measures each deployment once, then sends requests to the fastest", async () => {
+    const settings = twoDeployments("latency-based-routing", 120, 0);
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });
+    const answered: string[] = [];
+    for (let i = 0; i < 5; i++) answered.push((await router.send({ ...request("g"), preferred: router.pick("g") })).deployment.id);
+    expect(answered).toEqual(["a", "b", "b", "b", "b"]);
+  });
+
+  it("latency-based-routing shuffles among deployments within lowest_latency_buffer of the fastest", async () => {
+    const settings = twoDeployments("latency-based-routing", 60, 20, ", routing_strategy_args: { lowest_latency_buffer: 5 }");
+    // random 0 draws the first of the candidates: "a" whenever it is within the buffer.
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });
+    const answered: string[] = [];
+    for (let i = 0; i < 4; i++) answered.push((await router.send({ ...request("g"), preferred: router.pick("g") })).deployment.id);
+    // Each measured once (a, then b); after that "a" (~60 ms) is within 6× of "b" (~20 ms), so it stays a candidate.
+    expect(answered).toEqual(["a", "b", "a", "a"]);
+  });
+
+  it("a strategy this router does not implement is refused at start, naming the ones it does", () => {
+    expect(() => twoDeployments("usage-based-routing-v2", 0, 0)).toThrow(
+      /routing_strategy: "usage-based-routing-v2" is not supported here \(supported: simple-shuffle, least-busy, latency-based-routing\)/,
+    );
+  });
+});
+
 describe("cooldowns, against a local OpenAI-compatible upstream", () => {
   let upstream: FakeUpstream;
   let providers: Providers;

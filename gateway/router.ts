@@ -15,7 +15,7 @@ import type { FallbackMap, RouterSettings } from "./router-config";
 
 /**
  * LiteLLM's router, for the parts its users rely on: several deployments behind one model name
- * (simple-shuffle, weighted), retries within the group on transient upstream failures, timeouts
+ * (simple-shuffle, weighted; least-busy; latency-based-routing), retries within the group on transient upstream failures, timeouts
  * (`timeout` for a whole answer, `stream_timeout` for a stream's first chunk), fallbacks to other
  * groups once a group has failed, cooldowns that take a failing deployment out of the rotation,
  * and the probe call behind /health.
@@ -125,6 +125,10 @@ export class Router {
   private readonly random: () => number;
   private readonly maxBackoffMs: number;
   private readonly log: Logger | undefined;
+  /** least-busy: calls in flight per deployment id (streams until their last chunk). */
+  private readonly inFlight = new Map<string, number>();
+  /** latency-based-routing: a moving average of each deployment's answer time, in ms. */
+  private readonly latencyMs = new Map<string, number>();
 
   constructor(
     deployments: readonly Deployment[],
@@ -149,7 +153,47 @@ export class Router {
     // A group's only deployment never cools down: nothing to shuffle.
     if (all.length === 1) return all[0];
     const ready = all.filter((deployment) => !this.isCooling(deployment));
-    return weightedPick(ready.length > 0 ? ready : all, this.random);
+    return this.select(ready.length > 0 ? ready : all);
+  }
+
+  /**
+   * The routing strategy's choice among `candidates`: simple-shuffle draws by weight; least-busy
+   * takes the one with the fewest calls in flight, latency-based-routing the fastest so far (one
+   * without an answer yet counts as fastest, so each is measured), both shuffling by weight
+   * among equals (or, for latency, among those within `lowest_latency_buffer` of the fastest).
+   */
+  private select(candidates: readonly Deployment[]): Deployment | undefined {
+    const { strategy } = this.settings;
+    if (strategy === "simple-shuffle" || candidates.length <= 1) return weightedPick(candidates, this.random);
+    const score =
+      strategy === "least-busy"
+        ? (deployment: Deployment) => this.inFlight.get(deployment.id) ?? 0
+        : (deployment: Deployment) => this.latencyMs.get(deployment.id) ?? 0;
+    const best = Math.min(...candidates.map(score));
+    const limit = strategy === "latency-based-routing" ? best * (1 + this.settings.lowestLatencyBuffer) : best;
+    return weightedPick(
+      candidates.filter((deployment) => score(deployment) <= limit),
+      this.random,
+    );
+  }
+
+  /** Counts a call to `deployment` as in flight until the returned function is called (once). */
+  private track(deployment: Deployment): () => void {
+    if (this.settings.strategy !== "least-busy") return nothing;
+    this.inFlight.set(deployment.id, (this.inFlight.get(deployment.id) ?? 0) + 1);
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.inFlight.set(deployment.id, (this.inFlight.get(deployment.id) ?? 1) - 1);
+    };
+  }
+
+  /** Adds an answer time to the deployment's moving average (latency-based-routing only). */
+  private recordLatency(deployment: Deployment, ms: number): void {
+    if (this.settings.strategy !== "latency-based-routing") return;
+    const previous = this.latencyMs.get(deployment.id);
+    this.latencyMs.set(deployment.id, previous === undefined ? ms : previous * 0.8 + ms * 0.2);
   }
 
   /** Deployments of `group` out of the rotation right now, for logs and tests. */
@@ -255,7 +299,7 @@ export class Router {
     if (preferred && !this.isCooling(preferred)) return preferred;
     const ready = all.filter((deployment) => !this.isCooling(deployment));
     const untried = ready.filter((deployment) => !tried.has(deployment.id));
-    return weightedPick(untried.length > 0 ? untried : ready, this.random);
+    return this.select(untried.length > 0 ? untried : ready);
   }
 
   /**
@@ -327,15 +371,15 @@ export class Router {
     }
   }
 
-  /**
-   * One call to one deployment, bounded in time: `timeout` for a complete answer; for a stream,
-   * `stream_timeout` until its first chunk, then `timeout` for each gap between chunks.
-   */
   /** The provider that speaks to `deployment`'s upstream. */
   providerOf(deployment: Deployment): Provider {
     return this.providers[deployment.provider];
   }
 
+  /**
+   * One call to one deployment, bounded in time: `timeout` for a complete answer; for a stream,
+   * `stream_timeout` until its first chunk, then `timeout` for each gap between chunks.
+   */
   private async attempt(deployment: Deployment, request: RouteRequest): Promise<ProviderReply> {
     const provider = request.mock ? this.providers.mock : this.providers[deployment.provider];
     const limitMs = request.stream ? deployment.streamTimeoutMs : deployment.timeoutMs;
@@ -348,6 +392,8 @@ export class Router {
       upstream.abort();
     }, limitMs);
     let handedOver = false;
+    const started = performance.now();
+    const finished = this.track(deployment);
     try {
       const call = {
         deployment,
@@ -357,14 +403,22 @@ export class Router {
         cancel: upstream,
       };
       const reply = await (request.send ? request.send(provider, call) : provider.send(call));
-      if (reply.type === "json") return reply;
+      if (reply.type === "json") {
+        this.recordLatency(deployment, performance.now() - started);
+        return reply;
+      }
       const iterator = reply.events[Symbol.asyncIterator]();
       const first = await iterator.next();
       clearTimeout(clock);
+      // A stream's latency is its time to the first chunk, as LiteLLM measures it.
+      this.recordLatency(deployment, performance.now() - started);
       handedOver = true;
       return {
         type: "stream",
-        events: continueStream(first, iterator, deployment, upstream, request.caller, unfollow),
+        events: continueStream(first, iterator, deployment, upstream, request.caller, () => {
+          unfollow();
+          finished();
+        }),
       };
     } catch (err) {
       // Whatever failed, nothing more is read from this attempt: release its connection.
@@ -378,7 +432,10 @@ export class Router {
       throw err;
     } finally {
       clearTimeout(clock);
-      if (!handedOver) unfollow();
+      if (!handedOver) {
+        unfollow();
+        finished();
+      }
     }
   }
 
@@ -427,7 +484,8 @@ async function* continueStream(
   deployment: Deployment,
   upstream: Cancellation,
   caller: CallerLink,
-  unfollow: () => void,
+  /** Called once when the stream ends, however it ends. */
+  ended: () => void,
 ): AsyncIterable<Uint8Array> {
   let finished = first.done === true;
   let waitingSince: number | null = null;
@@ -469,11 +527,13 @@ async function* continueStream(
     }
   } finally {
     clearTimeout(clock);
-    unfollow();
+    ended();
     // The caller stopped reading early: let the upstream go.
     if (!finished) await iterator.return?.().catch(() => undefined);
   }
 }
+
+const nothing = () => {};
 
 /** Removes a secret from text that is about to be shown or logged (an upstream may echo it). */
 export function redact(text: string, secret: string | undefined): string {
