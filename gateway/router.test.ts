@@ -10,6 +10,16 @@ import { classifyFailure, redact, Router, weightedPick } from "./router";
 const masterKey = "sk-unit-master";
 const priced = "model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }";
 
+/** A chat request to `group` from a caller that stays. */
+const request = (group: string) => ({
+  group,
+  route: "chat" as const,
+  body: { model: group, messages: [{ role: "user", content: "hi" }] },
+  stream: false,
+  caller: stayingCaller,
+  mock: false,
+});
+
 function settingsOf(yaml: string): GatewaySettings {
   return resolveSettings(parseConfigText(yaml, {}), masterKey);
 }
@@ -152,14 +162,6 @@ describe("routing strategies, against the mock provider", () => {
     await closeProviders(providers);
   });
 
-  const request = (group: string) => ({
-    group,
-    route: "chat" as const,
-    body: { model: group, messages: [{ role: "user", content: "hi" }] },
-    stream: false,
-    caller: stayingCaller,
-    mock: false,
-  });
   const twoDeployments = (strategy: string, first: number, second: number, extra = "") =>
     settingsOf(`model_list:
   - { model_name: g, litellm_params: { model: mock/a, mock_latency_ms: ${first} }, model_info: { id: a, input_cost_per_token: 0, output_cost_per_token: 0 } }
@@ -216,14 +218,6 @@ describe("cooldowns, against a local OpenAI-compatible upstream", () => {
     await upstream.close();
   });
 
-  const request = (group: string) => ({
-    group,
-    route: "chat" as const,
-    body: { model: group, messages: [{ role: "user", content: "hi" }] },
-    stream: false,
-    caller: stayingCaller,
-    mock: false,
-  });
   const calls = (model: string) =>
     upstream.requests.filter((entry) => entry.body.model === model).length;
 
