@@ -72,9 +72,24 @@ describe.skipIf(!available)("two gateway instances sharing one Redis and one Pos
       "both instances' spend in Postgres",
     );
     // Worst-case reservations refused some of the burst early; what is left is spent by later
-    // requests on either instance, and then both refuse: both see the shared total.
+    // requests on either instance, and then both refuse: both see the shared total. An answer is
+    // settled just after it is sent, so each next request waits until the shared total has it:
+    // otherwise the last request's reservation, still held, could refuse the next one early, and
+    // a request after that one would rightly succeed.
+    const settled = (count: number) =>
+      waitFor(
+        async () =>
+          Number(await cluster.redis.hget(`${cluster.prefix}acct:key:${token}`, "spent")) === Math.round(count * chatCost * nanosPerDollar)
+            ? true
+            : undefined,
+        5_000,
+        "the shared total to include the last answer",
+      );
     let later = 0;
-    for (let call = 0; call < 10 && (await cluster.chat(gateway(call), key)).status === 200; call += 1) later += 1;
+    for (let call = 0; call < 10 && (await cluster.chat(gateway(call), key)).status === 200; call += 1) {
+      later += 1;
+      await settled(succeeded + later);
+    }
     expect((succeeded + later) * chatCost).toBeLessThanOrEqual(budget + 2 * chatCost + 1e-12);
     expect((await cluster.chat(gateway(0), key)).status).toBe(402);
     expect((await cluster.chat(gateway(1), key)).status).toBe(402);
