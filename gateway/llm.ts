@@ -35,6 +35,9 @@ const common = {
   max_completion_tokens: tokenLimit,
   user: z.string().optional(),
   mock_response: z.string().optional(),
+  // LiteLLM's request-level router fields: other model names to try, and retries per model.
+  fallbacks: z.array(z.string().min(1)).max(10).optional(),
+  num_retries: z.number().int().min(0).max(10).optional(),
 };
 const textInput = z.union([
   z.string(),
@@ -102,6 +105,7 @@ export async function handleLlmRequest(
     const raw = await readBody(req, gateway.settings.maxRequestBytes);
     body = dialect.parse(raw, route);
     const deployment = chooseDeployment(gateway, caller, body.model, routePath);
+    checkFallbacks(gateway, caller, body.fallbacks);
     const admission = await admit(gateway, caller, deployment, body, route, raw.length, startTime);
     const labels = labelsOf(caller, body);
     await forward(gateway, { req, res, route, caller, deployment, body, admission, labels, started, startTime, dialect });
@@ -161,6 +165,22 @@ export function chooseDeployment(gateway: Gateway, caller: Caller, model: string
     );
   }
   return deployment;
+}
+
+/**
+ * A request's own `fallbacks` name models of the config the key may use: a fallback cannot be a
+ * way around the key's, team's or user's model list.
+ */
+function checkFallbacks(gateway: Gateway, caller: Caller, fallbacks: unknown): void {
+  if (!Array.isArray(fallbacks)) return;
+  for (const [index, model] of (fallbacks as string[]).entries()) {
+    if (!gateway.router.has(model)) {
+      throw badRequest(`fallbacks.${index}: ${model} is not a model of this proxy. Call \`/v1/models\` to view available models for your key.`, `fallbacks.${index}`);
+    }
+    if (caller.kind !== "key") continue;
+    const refusedBy = gateway.models.refusal(caller.context, model);
+    if (refusedBy) throw modelAccessDenied(refusedBy, caller.context, model);
+  }
 }
 
 function modelAccessDenied(refusedBy: "key" | "team" | "user", context: KeyContext, model: string): GatewayError {
@@ -313,6 +333,8 @@ async function forward(gateway: Gateway, call: Forwarding): Promise<void> {
       mock: typeof body.mock_response === "string",
       // The caller's wire format decides how the upstream is called (Anthropic's is passed through).
       send: (provider, providerCall) => call.dialect.send(provider, providerCall),
+      fallbacks: Array.isArray(body.fallbacks) ? (body.fallbacks as string[]) : undefined,
+      numRetries: typeof body.num_retries === "number" ? body.num_retries : undefined,
     });
     const { reply, deployment } = routed;
     call.deployment = deployment;

@@ -40,6 +40,10 @@ export interface RouteRequest {
   mock: boolean;
   /** How to call a provider; /v1/messages calls Anthropic natively. By default `provider.send`. */
   send?: (provider: Provider, call: ProviderCall) => Promise<ProviderReply>;
+  /** The request's own `fallbacks` (LiteLLM's request field): replace the config's for this call. */
+  fallbacks?: readonly string[];
+  /** The request's own `num_retries`: replaces each tried group's retries for this call. */
+  numRetries?: number;
 }
 
 export interface Routed {
@@ -147,6 +151,11 @@ export class Router {
     this.log = options.log;
   }
 
+  /** Whether `group` is a model name of the config. */
+  has(group: string): boolean {
+    return this.groups.has(group);
+  }
+
   /** A deployment of `group` for a new request: shuffled by weight, cooling ones left out while others remain. */
   pick(group: string): Deployment | undefined {
     const all = this.groups.get(group) ?? [];
@@ -210,10 +219,11 @@ export class Router {
   async send(request: RouteRequest): Promise<Routed> {
     const primary = await this.tryGroup(request.group, request, request.preferred);
     if (primary.ok) return { ...primary.routed, fallbacks: 0 };
-    const targets = this.fallbacksFor(request.group, primary.error).slice(
-      0,
-      this.settings.maxFallbacks,
-    );
+    const targets = (
+      request.fallbacks === undefined || classifyFailure(primary.error) === "request"
+        ? this.fallbacksFor(request.group, primary.error)
+        : request.fallbacks.filter((target) => target !== request.group)
+    ).slice(0, this.settings.maxFallbacks);
     let tried = 0;
     for (const target of targets) {
       if (request.caller.gone) break;
@@ -260,7 +270,7 @@ export class Router {
     preferred: Deployment | undefined,
   ): Promise<{ ok: true; routed: Omit<Routed, "fallbacks"> } | { ok: false; error: unknown }> {
     const all = this.groups.get(group) ?? [];
-    const retries = this.retriesOf(group);
+    const retries = request.numRetries ?? this.retriesOf(group);
     const tried = new Set<string>();
     let lastError: unknown = undefined;
     for (let attempt = 0; attempt <= retries; attempt += 1) {

@@ -142,6 +142,39 @@ describe("fallbacks", () => {
     expect(direct.status).toBe(403);
   });
 
+  it("a request's own fallbacks replace the config's for that request", async () => {
+    const { key } = await h.newKey();
+    const res = await h.call("/v1/chat/completions", { key, body: { ...chatBody("primary"), fallbacks: ["shared"] } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-litellm-attempted-fallbacks")).toBe("1");
+    expect(res.headers.get("x-litellm-model-id")).toMatch(/^lb-[ab]$/);
+    // An empty list: no fallback at all, so the primary's failure reaches the caller.
+    const none = await h.call("/v1/chat/completions", { key, body: { ...chatBody("primary"), fallbacks: [] } });
+    expect(none.status).toBe(502);
+  });
+
+  it("a request's own num_retries replaces the group's retries", async () => {
+    const { key } = await h.newKey();
+    const before = upstreamCalls("fail-500");
+    const res = await h.call("/v1/chat/completions", { key, body: { ...chatBody("primary"), fallbacks: [], num_retries: 2 } });
+    expect(res.status).toBe(502);
+    expect(upstreamCalls("fail-500") - before).toBe(3);
+  });
+
+  it("a request's fallbacks must be models of the proxy the key may use, checked before anything is sent", async () => {
+    const { key } = await h.newKey({ models: ["primary"] });
+    const before = upstreamCalls("fail-500");
+    const denied = await h.call("/v1/chat/completions", { key, body: { ...chatBody("primary"), fallbacks: ["shared"] } });
+    expect(denied.status).toBe(403);
+    expect(errorOf(denied.body).message).toContain("'shared'");
+    const unknown = await h.call("/v1/chat/completions", { key, body: { ...chatBody("primary"), fallbacks: ["no-such-model"] } });
+    expect(unknown.status).toBe(400);
+    expect(errorOf(unknown.body)).toMatchObject({ param: "fallbacks.0", message: expect.stringContaining("no-such-model") });
+    const malformed = await h.call("/v1/chat/completions", { key, body: { ...chatBody("primary"), num_retries: -1 } });
+    expect(malformed.status).toBe(400);
+    expect(upstreamCalls("fail-500")).toBe(before);
+  });
+
   it("the spend log holds one row for a request that fell back", async () => {
     const { key, token } = await h.newKey();
     const res = await h.call("/v1/chat/completions", { key, body: chatBody("primary") });
