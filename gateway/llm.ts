@@ -167,6 +167,17 @@ export function chooseDeployment(gateway: Gateway, caller: Caller, model: string
   return deployment;
 }
 
+const noDeployments: readonly Deployment[] = [];
+
+/** A deployment of each model a request's own `fallbacks` name (already checked to exist). */
+function fallbackDeployments(gateway: Gateway, fallbacks: unknown): readonly Deployment[] {
+  if (!Array.isArray(fallbacks)) return noDeployments;
+  return (fallbacks as string[]).flatMap((model) => {
+    const deployment = gateway.router.pick(model);
+    return deployment ? [deployment] : [];
+  });
+}
+
 /**
  * A request's own `fallbacks` name models of the config the key may use: a fallback cannot be a
  * way around the key's, team's or user's model list.
@@ -226,9 +237,15 @@ function admit(
 ): Admission | Promise<Admission> {
   if (caller.kind === "master") return noAdmission;
   const { context } = caller;
-  const worstCase = worstCaseNanos(promptTokensUpperBound(bodyBytes), maxOutputTokens(body, route, deployment), deployment);
+  const promptTokens = promptTokensUpperBound(bodyBytes);
+  let worstCase = worstCaseNanos(promptTokens, maxOutputTokens(body, route, deployment), deployment);
   // LiteLLM skips budget checks for models priced at exactly zero in both directions.
-  const free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
+  let free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
+  // A request's own fallbacks are the caller's choice: it reserves at the dearest model it named.
+  for (const fallback of fallbackDeployments(gateway, body.fallbacks)) {
+    worstCase = Math.max(worstCase, worstCaseNanos(promptTokens, maxOutputTokens(body, route, fallback), fallback));
+    free &&= fallback.inputCostPerToken === 0 && fallback.outputCostPerToken === 0;
+  }
   const checks = checksOf(gateway, context);
   return gateway.admitter.admit({ budgets: free ? [] : checks.budgets, worstCaseNanos: worstCase, subjects: checks.subjects, now });
 }

@@ -175,6 +175,21 @@ describe("fallbacks", () => {
     expect(upstreamCalls("fail-500")).toBe(before);
   });
 
+  it("a request's own fallbacks are reserved at the dearest model named, while it is in flight", async () => {
+    // 1,000 completion tokens at "hangs"'s price fit three times in the budget; at "backup"'s
+    // (10×) they do not. A request is admitted while what is spent and reserved is under budget.
+    const { key } = await h.newKey({ max_budget: 3 * 1_000 * outputCostPerToken });
+    const slow = h.call("/v1/chat/completions", { key, body: { ...chatBody("hangs", { max_tokens: 1_000 }), fallbacks: ["backup"] } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    // A small request would fit beside "hangs"'s reservation, not beside "backup"'s.
+    const meanwhile = await h.call("/v1/chat/completions", { key, body: chatBody("shared", { max_tokens: 10 }) });
+    expect(meanwhile.status).toBe(402);
+    expect(errorOf(meanwhile.body).type).toBe("budget_exceeded");
+    const answered = await slow;
+    expect(answered.status).toBe(200);
+    expect(answered.headers.get("x-litellm-model-id")).toBe("backup");
+  });
+
   it("the spend log holds one row for a request that fell back", async () => {
     const { key, token } = await h.newKey();
     const res = await h.call("/v1/chat/completions", { key, body: chatBody("primary") });
