@@ -105,8 +105,8 @@ export async function handleLlmRequest(
     const raw = await readBody(req, gateway.settings.maxRequestBytes);
     body = dialect.parse(raw, route);
     const deployment = chooseDeployment(gateway, caller, body.model, routePath);
-    checkFallbacks(gateway, caller, body.fallbacks);
-    const admission = await admit(gateway, caller, deployment, body, route, raw.length, startTime);
+    const fallbacks = fallbacksOf(gateway, caller, body.fallbacks);
+    const admission = await admit(gateway, caller, deployment, fallbacks, body, route, raw.length, startTime);
     const labels = labelsOf(caller, body);
     await forward(gateway, { req, res, route, caller, deployment, body, admission, labels, started, startTime, dialect });
   } catch (err) {
@@ -169,29 +169,24 @@ export function chooseDeployment(gateway: Gateway, caller: Caller, model: string
 
 const noDeployments: readonly Deployment[] = [];
 
-/** A deployment of each model a request's own `fallbacks` name (already checked to exist). */
-function fallbackDeployments(gateway: Gateway, fallbacks: unknown): readonly Deployment[] {
-  if (!Array.isArray(fallbacks)) return noDeployments;
-  return (fallbacks as string[]).flatMap((model) => {
-    const deployment = gateway.router.pick(model);
-    return deployment ? [deployment] : [];
-  });
-}
-
 /**
- * A request's own `fallbacks` name models of the config the key may use: a fallback cannot be a
- * way around the key's, team's or user's model list.
+ * A deployment of each model a request's own `fallbacks` name, for its budget reservation. They
+ * must be models of the config the key may use: a fallback cannot be a way around the key's,
+ * team's or user's model list.
  */
-function checkFallbacks(gateway: Gateway, caller: Caller, fallbacks: unknown): void {
-  if (!Array.isArray(fallbacks)) return;
-  for (const [index, model] of (fallbacks as string[]).entries()) {
-    if (!gateway.router.has(model)) {
+function fallbacksOf(gateway: Gateway, caller: Caller, fallbacks: unknown): readonly Deployment[] {
+  if (!Array.isArray(fallbacks)) return noDeployments;
+  return (fallbacks as string[]).map((model, index) => {
+    const deployment = gateway.router.pick(model);
+    if (!deployment) {
       throw badRequest(`fallbacks.${index}: ${model} is not a model of this proxy. Call \`/v1/models\` to view available models for your key.`, `fallbacks.${index}`);
     }
-    if (caller.kind !== "key") continue;
-    const refusedBy = gateway.models.refusal(caller.context, model);
-    if (refusedBy) throw modelAccessDenied(refusedBy, caller.context, model);
-  }
+    if (caller.kind === "key") {
+      const refusedBy = gateway.models.refusal(caller.context, model);
+      if (refusedBy) throw modelAccessDenied(refusedBy, caller.context, model);
+    }
+    return deployment;
+  });
 }
 
 function modelAccessDenied(refusedBy: "key" | "team" | "user", context: KeyContext, model: string): GatewayError {
@@ -230,6 +225,7 @@ function admit(
   gateway: Gateway,
   caller: Caller,
   deployment: Deployment,
+  fallbacks: readonly Deployment[],
   body: Record<string, unknown>,
   route: LlmRoute,
   bodyBytes: number,
@@ -242,7 +238,7 @@ function admit(
   // LiteLLM skips budget checks for models priced at exactly zero in both directions.
   let free = deployment.inputCostPerToken === 0 && deployment.outputCostPerToken === 0;
   // A request's own fallbacks are the caller's choice: it reserves at the dearest model it named.
-  for (const fallback of fallbackDeployments(gateway, body.fallbacks)) {
+  for (const fallback of fallbacks) {
     worstCase = Math.max(worstCase, worstCaseNanos(promptTokens, maxOutputTokens(body, route, fallback), fallback));
     free &&= fallback.inputCostPerToken === 0 && fallback.outputCostPerToken === 0;
   }

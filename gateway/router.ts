@@ -151,11 +151,6 @@ export class Router {
     this.log = options.log;
   }
 
-  /** Whether `group` is a model name of the config. */
-  has(group: string): boolean {
-    return this.groups.has(group);
-  }
-
   /** A deployment of `group` for a new request: shuffled by weight, cooling ones left out while others remain. */
   pick(group: string): Deployment | undefined {
     const all = this.groups.get(group) ?? [];

@@ -7,7 +7,7 @@ import { parseJsonObject, readBody, sendJson, validate } from "../http";
 import { chooseDeployment, toGatewayError } from "../llm";
 import { AnthropicProvider } from "../providers/anthropic";
 import { estimateMessagesTokens, estimateTextTokens } from "../tokens";
-import { anthropicErrorBody } from "./index";
+import { anthropicBeta, anthropicErrorBody } from "./index";
 import { messagesRequestSchema, toOpenAiChat } from "./request";
 
 /**
@@ -30,14 +30,13 @@ export async function handleCountTokens(gateway: Gateway, req: IncomingMessage, 
     let inputTokens: number;
     if (provider instanceof AnthropicProvider) {
       const { mock_response: _mock, ...body } = request;
-      const beta = req.headers["anthropic-beta"];
       inputTokens = await provider.countTokens({
         deployment,
         route: "chat",
         body,
         stream: false,
         cancel: Cancellation.after(deployment.timeoutMs),
-        beta: Array.isArray(beta) ? beta.join(",") : beta,
+        beta: anthropicBeta(req.headers),
       });
     } else {
       const chat = toOpenAiChat({ ...request, max_tokens: 1 });

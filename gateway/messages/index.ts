@@ -37,6 +37,12 @@ export function anthropicErrorBody(err: GatewayError): string {
   return JSON.stringify({ type: "error", error: { type, message: err.message } });
 }
 
+/** The caller's `anthropic-beta` header as Anthropic takes it, for features such as prompt caching. */
+export function anthropicBeta(headers: IncomingHttpHeaders): string | undefined {
+  const beta = headers["anthropic-beta"];
+  return Array.isArray(beta) ? beta.join(",") : beta;
+}
+
 /** One per request: it keeps the Anthropic body for the upstream call. */
 export class MessagesDialect implements LlmDialect {
   readonly callType = "anthropic_messages";
@@ -54,8 +60,7 @@ export class MessagesDialect implements LlmDialect {
     if (!request) throw new Error("send before parse");
     if (provider instanceof AnthropicProvider) {
       const { mock_response: _mock, ...body } = request;
-      const beta = this.headers["anthropic-beta"];
-      return provider.sendNative({ ...call, body, beta: Array.isArray(beta) ? beta.join(",") : beta });
+      return provider.sendNative({ ...call, body, beta: anthropicBeta(this.headers) });
     }
     const chat = toOpenAiChat(request);
     if (call.stream) chat.stream_options = { include_usage: true };

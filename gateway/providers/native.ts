@@ -129,8 +129,19 @@ export function chunkBase(id: string, model: string): ChunkBase {
   return { id, object: "chat.completion.chunk", created: Math.floor(Date.now() / 1000), model };
 }
 
-export function usageBody(promptTokens: number, completionTokens: number) {
-  return { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+/**
+ * OpenAI's usage object; with `cache`, the prompt-cache counts as LiteLLM reports them
+ * (`prompt_tokens_details.cached_tokens` and Anthropic's two names beside it).
+ */
+export function usageBody(promptTokens: number, completionTokens: number, cache?: { read: number; write: number }) {
+  const body = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+  if (!cache) return body;
+  return {
+    ...body,
+    prompt_tokens_details: { cached_tokens: cache.read },
+    cache_creation_input_tokens: cache.write,
+    cache_read_input_tokens: cache.read,
+  };
 }
 
 /** An image URL of an OpenAI content part, split into format and base64 data when it is a data URL. */

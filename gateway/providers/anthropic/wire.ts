@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { withCache, type Usage } from "../../spend";
+import { usageBody } from "../native";
 
 /**
  * Anthropic's Messages API as far as the gateway reads it (docs: "Messages", "Streaming
@@ -90,16 +91,10 @@ export function usageOf(usage: AnthropicUsage): Usage {
 
 /** OpenAI's usage object for an Anthropic usage, with the cache counts LiteLLM adds. */
 export function openAiUsage(usage: AnthropicUsage): Record<string, unknown> {
-  const prompt = promptTokensOf(usage);
-  const completion = usage.output_tokens ?? 0;
-  return {
-    prompt_tokens: prompt,
-    completion_tokens: completion,
-    total_tokens: prompt + completion,
-    prompt_tokens_details: { cached_tokens: usage.cache_read_input_tokens ?? 0 },
-    cache_creation_input_tokens: usage.cache_creation_input_tokens ?? 0,
-    cache_read_input_tokens: usage.cache_read_input_tokens ?? 0,
-  };
+  return usageBody(promptTokensOf(usage), usage.output_tokens ?? 0, {
+    read: usage.cache_read_input_tokens ?? 0,
+    write: usage.cache_creation_input_tokens ?? 0,
+  });
 }
 
 const finishReasons: Record<string, string> = {

@@ -36,18 +36,10 @@ function usageOfConverse(usage: ConverseUsage): { usage: Usage; body: object } {
   const cacheReadTokens = usage.cacheReadInputTokens ?? 0;
   const cacheWriteTokens = usage.cacheWriteInputTokens ?? 0;
   const promptTokens = usage.inputTokens + cacheReadTokens + cacheWriteTokens;
-  const body = usageBody(promptTokens, usage.outputTokens);
+  const cached = cacheReadTokens + cacheWriteTokens > 0;
   return {
     usage: withCache({ promptTokens, completionTokens: usage.outputTokens }, cacheReadTokens, cacheWriteTokens),
-    body:
-      cacheReadTokens + cacheWriteTokens === 0
-        ? body
-        : {
-            ...body,
-            prompt_tokens_details: { cached_tokens: cacheReadTokens },
-            cache_read_input_tokens: cacheReadTokens,
-            cache_creation_input_tokens: cacheWriteTokens,
-          },
+    body: usageBody(promptTokens, usage.outputTokens, cached ? { read: cacheReadTokens, write: cacheWriteTokens } : undefined),
   };
 }
 
