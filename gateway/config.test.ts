@@ -137,6 +137,44 @@ describe("settings", () => {
     const [deployment] = resolveSettings(config, masterKey).deployments;
     expect(JSON.stringify(deployment?.publicParams)).not.toContain("upstream-secret");
   });
+
+  describe("deployment ids", () => {
+    const twoKeys = modelList(
+      [
+        "  - model_name: gpt-4o\n    litellm_params: { model: openai/gpt-4o, api_key: key-one }",
+        "  - model_name: gpt-4o\n    litellm_params: { model: openai/gpt-4o, api_key: key-two }",
+        "  - model_name: gpt-4o\n    litellm_params: { model: openai/gpt-4o, api_key: key-two }",
+        "  - model_name: mini\n    litellm_params: { model: openai/gpt-4o-mini }\n    model_info: { id: my-mini }\n",
+      ].join("\n"),
+    );
+    const idsOf = (config = twoKeys, key = masterKey) => resolveSettings(config, key).deployments.map((deployment) => deployment.id);
+
+    it("are the same on every instance reading the same config, so instances can share what they know of a deployment", () => {
+      expect(idsOf()).toEqual(idsOf());
+      // Key order in the file does not matter.
+      const reordered = modelList("  - model_name: gpt-4o\n    litellm_params: { api_key: key-one, model: openai/gpt-4o }\n");
+      expect(idsOf(reordered)[0]).toBe(idsOf()[0]);
+    });
+
+    it("tell apart deployments that differ only in their API key, and number exact copies", () => {
+      const [one, two, copy, mini] = idsOf();
+      expect(one).toMatch(/^[0-9a-f]{64}$/);
+      expect(two).not.toBe(one);
+      expect(copy).toBe(`${two}-2`);
+      expect(mini).toBe("my-mini");
+    });
+
+    it("cannot be recomputed from the upstream's API key without the master key", () => {
+      expect(idsOf(twoKeys, "sk-another-master-key")[0]).not.toBe(idsOf()[0]);
+    });
+
+    it("refuses a model_info.id given twice", () => {
+      const twice = modelList(
+        "  - model_name: a\n    litellm_params: { model: openai/gpt-4o }\n    model_info: { id: same }\n  - model_name: b\n    litellm_params: { model: openai/gpt-4o }\n    model_info: { id: same }\n",
+      );
+      expect(() => resolveSettings(twice, masterKey)).toThrow(/model_info.id same is already the id of another deployment/);
+    });
+  });
 });
 
 describe("built-in prices", () => {

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import { randomUUID } from "node:crypto";
+import { createHmac } from "node:crypto";
+import { stringify as canonicalJson } from "safe-stable-stringify";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { checkTimeZone, isValidDuration } from "./budget";
@@ -273,6 +274,21 @@ function awsOf(params: z.infer<typeof litellmParamsSchema>, where: string): AwsS
   }
 }
 
+/**
+ * The id of a deployment the config gives none (`model_info.id`): the same on every instance that
+ * reads the same config, as LiteLLM derives its ids from a deployment's parameters, so that
+ * instances can tell each other about a deployment (its cooldowns) and spend logs name it the same
+ * across restarts. An HMAC under the master key rather than a plain hash: the parameters include
+ * the upstream's API key, and the id is shown in every answer's `x-litellm-model-id`. A second
+ * deployment with the very same parameters gets `-2`, and so on.
+ */
+function derivedId(masterKey: string, modelName: string, params: unknown, taken: ReadonlySet<string>): string {
+  const base = createHmac("sha256", masterKey).update(canonicalJson([modelName, params]) ?? "").digest("hex");
+  let id = base;
+  for (let copy = 2; taken.has(id); copy += 1) id = `${base}-${copy}`;
+  return id;
+}
+
 export function resolveSettings(config: GatewayConfigFile, envMasterKey: string | undefined): GatewaySettings {
   const configured = config.general_settings.master_key;
   const masterKey = configured ?? envMasterKey;
@@ -287,6 +303,7 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
 
   // LiteLLM's precedence: the deployment's own timeout, then router_settings, then request_timeout.
   const requestTimeoutSeconds = config.router_settings.timeout ?? config.litellm_settings.request_timeout ?? 600;
+  const ids = new Set<string>();
   const deployments = config.model_list.map((entry, index) => {
     const params = entry.litellm_params;
     const info = entry.model_info ?? {};
@@ -318,8 +335,13 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
       ...publicParams
     } = params;
     const aws = provider === "bedrock" ? awsOf(params, `model_list[${index}] "${entry.model_name}"`) : undefined;
+    const id = info.id ?? derivedId(masterKey, entry.model_name, params, ids);
+    if (ids.has(id)) {
+      throw new ConfigError(`model_list[${index}] "${entry.model_name}": model_info.id ${id} is already the id of another deployment`);
+    }
+    ids.add(id);
     const deployment: Deployment = {
-      id: info.id ?? randomUUID(),
+      id,
       modelName: entry.model_name,
       provider,
       upstreamModel,

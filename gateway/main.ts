@@ -96,15 +96,16 @@ async function main(): Promise<void> {
   const providers = createProviders();
   const flusher = new SpendFlusher(sql, directory, log, !settings.disableSpendLogs);
   const limiter = new RateLimiter();
+  const router = new Router(settings.deployments, settings.router, providers, { log });
   const admitter = startSharing({
     redisUrl: env.REDIS_URL,
     prefix: env.REDIS_KEY_PREFIX,
     directory,
     local: new LocalAdmitter(directory, limiter),
     limiter,
+    router,
     log,
   });
-  const router = new Router(settings.deployments, settings.router, providers, { log });
   const gateway: Gateway = {
     settings,
     sql,

@@ -246,6 +246,34 @@ router_settings: { num_retries: 1, cooldown_time: 10 }
     expect(calls("fail-429")).toBe(failed + 1);
   });
 
+  it("a cooldown is told to listeners, and one told by another instance takes the deployment out here, capped at cooldown_time", async () => {
+    const settings = settingsOf(`model_list:
+  - { model_name: g, litellm_params: { model: openai/fail-429, api_base: "${upstream.url}" }, model_info: { id: bad, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: g, litellm_params: { model: openai/good, api_base: "${upstream.url}" }, model_info: { id: good, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: solo, litellm_params: { model: openai/good, api_base: "${upstream.url}" }, model_info: { id: solo, input_cost_per_token: 0, output_cost_per_token: 0 } }
+router_settings: { num_retries: 1, cooldown_time: 10 }
+`);
+    let now = 1_000_000;
+    const options = { now: () => now, random: () => 0 };
+    const seen = new Router(settings.deployments, settings.router, providers, options);
+    const told: [string, number][] = [];
+    seen.onCooldown((id, ms) => told.push([id, ms]));
+    await seen.send(request("g"));
+    expect(told).toEqual([["bad", 10_000]]);
+
+    const other = new Router(settings.deployments, settings.router, providers, options);
+    other.coolDown("bad", 60_000);
+    other.coolDown("solo", 10_000);
+    other.coolDown("not-in-this-config", 10_000);
+    expect(other.cooling("g")).toEqual(["bad"]);
+    expect(other.cooling("solo")).toEqual([]);
+    const failed = calls("fail-429");
+    expect(await other.send({ ...request("g"), preferred: other.pick("g") })).toMatchObject({ retries: 0, deployment: { id: "good" } });
+    expect(calls("fail-429")).toBe(failed);
+    now += 10_001;
+    expect(other.cooling("g")).toEqual([]);
+  });
+
   it("the only deployment of a group never cools down", async () => {
     const settings = settingsOf(`model_list:
   - { model_name: solo, litellm_params: { model: openai/fail-429, api_base: "${upstream.url}" }, model_info: { input_cost_per_token: 0, output_cost_per_token: 0 } }

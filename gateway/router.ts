@@ -133,6 +133,9 @@ export class Router {
   private readonly inFlight = new Map<string, number>();
   /** latency-based-routing: a moving average of each deployment's answer time, in ms. */
   private readonly latencyMs = new Map<string, number>();
+  /** Deployments that can cool down (those of a group with others), by id. */
+  private readonly coolable = new Map<string, Deployment>();
+  private readonly cooldownListeners: ((deploymentId: string, ms: number) => void)[] = [];
 
   constructor(
     deployments: readonly Deployment[],
@@ -144,6 +147,9 @@ export class Router {
       const list = this.groups.get(deployment.modelName) ?? [];
       list.push(deployment);
       this.groups.set(deployment.modelName, list);
+    }
+    for (const list of this.groups.values()) {
+      if (list.length > 1) for (const deployment of list) this.coolable.set(deployment.id, deployment);
     }
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
@@ -198,6 +204,31 @@ export class Router {
     if (this.settings.strategy !== "latency-based-routing") return;
     const previous = this.latencyMs.get(deployment.id);
     this.latencyMs.set(deployment.id, previous === undefined ? ms : previous * 0.8 + ms * 0.2);
+  }
+
+  /** Calls `listener` whenever a deployment leaves the rotation here, with how long for. */
+  onCooldown(listener: (deploymentId: string, ms: number) => void): void {
+    this.cooldownListeners.push(listener);
+  }
+
+  /**
+   * A cooldown another instance started (LiteLLM shares cooldowns through Redis too): the
+   * deployment leaves the rotation here as well for `ms`, so every instance does not have to
+   * see it fail on its own first. Ids this config does not have, or whose group has no other
+   * deployment, are ignored.
+   */
+  coolDown(deploymentId: string, ms: number): void {
+    const deployment = this.coolable.get(deploymentId);
+    if (!deployment || !(ms > 0)) return;
+    const now = this.now();
+    const until = now + Math.min(ms, this.settings.cooldownMs);
+    const state = this.states.get(deploymentId);
+    if (state && state.coolUntil >= until) return;
+    this.states.set(deploymentId, { windowStart: now, fails: 0, coolUntil: until });
+    this.log?.info(
+      { model_group: deployment.modelName, model_id: deployment.id, cooldown_seconds: Math.round((until - now) / 1000) },
+      "deployment cooling down: another gateway instance saw it fail",
+    );
   }
 
   /** Deployments of `group` out of the rotation right now, for logs and tests. */
@@ -373,6 +404,7 @@ export class Router {
         },
         "deployment cooling down",
       );
+      for (const listener of this.cooldownListeners) listener(deployment.id, this.settings.cooldownMs);
     }
   }
 

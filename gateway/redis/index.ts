@@ -4,6 +4,7 @@ import type { Admitter, LocalAdmitter } from "../admission";
 import type { Directory } from "../directory";
 import { windowMs, type RateLimiter } from "../limits";
 import type { Logger } from "../log";
+import type { Router } from "../router";
 import { RedisAdmitter } from "./admitter";
 import { RedisConnection, redactRedisUrl } from "./connection";
 
@@ -13,19 +14,28 @@ const changeMessage = z.object({
   id: z.string(),
 });
 
+const cooldownMessage = z.object({
+  from: z.string(),
+  id: z.string(),
+  ms: z.number(),
+});
+
 export interface SharingOptions {
   redisUrl: string | undefined;
   prefix: string;
   directory: Directory;
   local: LocalAdmitter;
   limiter: RateLimiter;
+  /** Its cooldowns are told to the other instances, and theirs to it. */
+  router: Router;
   log: Logger;
 }
 
 /**
  * Chooses where limits and budgets are counted: in this process without REDIS_URL, in Redis
  * (shared by every instance) with it. With Redis, admin writes are also broadcast, so another
- * instance drops its cached key, user or team and reads the new row on its next request.
+ * instance drops its cached key, user or team and reads the new row on its next request; so is
+ * a deployment leaving the router's rotation, so the others stop sending to it too.
  */
 export function startSharing(options: SharingOptions): Admitter {
   const { redisUrl, directory, local, log } = options;
@@ -37,6 +47,7 @@ export function startSharing(options: SharingOptions): Admitter {
   const connection = new RedisConnection(redisUrl, log);
   const admitter = new RedisAdmitter({ ...options, connection, instanceId, windowMs });
   const channel = `${options.prefix}invalidate`;
+  const cooldownChannel = `${options.prefix}cooldown`;
   let missedChanges = false;
 
   directory.listen({
@@ -48,14 +59,24 @@ export function startSharing(options: SharingOptions): Admitter {
       admitter.setSpend(account);
     },
   });
-  connection.subscriber.on("message", (_channel: string, text: string) => {
-    let message;
+  options.router.onCooldown((id, ms) => {
+    if (!connection.up) return;
+    connection.client.publish(cooldownChannel, JSON.stringify({ from: instanceId, id, ms })).catch(() => undefined);
+  });
+  connection.subscriber.on("message", (from: string, text: string) => {
+    let json: unknown;
     try {
-      message = changeMessage.parse(JSON.parse(text));
+      json = JSON.parse(text);
     } catch {
       return;
     }
-    if (message.from !== instanceId) directory.evict(message);
+    if (from === channel) {
+      const message = changeMessage.safeParse(json);
+      if (message.success && message.data.from !== instanceId) directory.evict(message.data);
+    } else if (from === cooldownChannel) {
+      const message = cooldownMessage.safeParse(json);
+      if (message.success && message.data.from !== instanceId) options.router.coolDown(message.data.id, message.data.ms);
+    }
   });
   // Changes published while this instance was disconnected never arrive: forget everything.
   connection.subscriber.on("close", () => {
@@ -65,7 +86,7 @@ export function startSharing(options: SharingOptions): Admitter {
     if (missedChanges) directory.evictAll();
     missedChanges = false;
   });
-  connection.subscriber.subscribe(channel).catch(() => undefined);
+  connection.subscriber.subscribe(channel, cooldownChannel).catch(() => undefined);
   log.info({ redis: redactRedisUrl(redisUrl), prefix: options.prefix }, "rate limits and budgets are shared through Redis");
 
   return {

@@ -3,7 +3,7 @@ import { nanosPerDollar } from "../../gateway/spend";
 import { waitFor } from "./support/gateway";
 import { errorOf } from "./support/harness";
 import { defaultTestRedisUrl, redisAnswers, sharingOf, startInstances, type Instances } from "./support/instances";
-import { chatCost } from "./support/upstream";
+import { chatCost, inputCostPerToken, outputCostPerToken } from "./support/upstream";
 
 /**
  * Two gateway processes, one Redis (TEST_REDIS_URL, default the local one; keys under a prefix
@@ -11,6 +11,18 @@ import { chatCost } from "./support/upstream";
  */
 
 const redisUrl = defaultTestRedisUrl;
+
+// Two deployments of one model with no ids in the config (each instance derives the same ones):
+// one that answers 429 and is drawn first whenever it is in the rotation, one that answers.
+const coolingGroup = (upstreamUrl: string) =>
+  ["fail-429", "cool-good"]
+    .map(
+      (upstream, index) => `
+  - model_name: cooling
+    litellm_params: { model: openai/${upstream}, api_base: "${upstreamUrl}", api_key: os.environ/TEST_UPSTREAM_KEY, weight: ${index === 0 ? 1_000_000 : 1} }
+    model_info: { input_cost_per_token: ${inputCostPerToken}, output_cost_per_token: ${outputCostPerToken} }`,
+    )
+    .join("");
 const available = await redisAnswers(redisUrl);
 if (!available) console.warn(`[gateway] no Redis answers at ${redisUrl}: the several-instances tests are skipped`);
 
@@ -23,7 +35,7 @@ describe.skipIf(!available)("two gateway instances sharing one Redis and one Pos
   };
 
   beforeAll(async () => {
-    cluster = await startInstances({ redisUrl });
+    cluster = await startInstances({ redisUrl, models: coolingGroup, extra: "router_settings: { cooldown_time: 60, num_retries: 1 }" });
   });
   afterAll(async () => {
     await cluster?.stop();
@@ -198,6 +210,22 @@ describe.skipIf(!available)("two gateway instances sharing one Redis and one Pos
       1_000,
       "the other instance to use the raised budget",
     );
+  });
+
+  it("a deployment one instance saw fail leaves the rotation on the other too, before it fails there", async () => {
+    const { key } = await cluster.newKey({});
+    const failures = () => cluster.upstream.requests.filter((request) => request.body.model === "fail-429").length;
+    // The failing deployment is drawn first: instance 0 sees its 429, cools it and retries on the other.
+    expect((await cluster.chat(gateway(0), key, "cooling")).status).toBe(200);
+    expect(failures()).toBe(1);
+    await waitFor(
+      async () => (gateway(1).output().includes("another gateway instance saw it fail") ? true : undefined),
+      2_000,
+      "instance 1 to hear of the cooldown",
+    );
+    // Without the shared cooldown, instance 1 would draw the failing deployment first too.
+    for (let call = 0; call < 5; call += 1) expect((await cluster.chat(gateway(1), key, "cooling")).status).toBe(200);
+    expect(failures()).toBe(1);
   });
 
   it("neither instance logs the Redis URL's secrets or a key", async () => {

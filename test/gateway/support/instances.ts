@@ -43,7 +43,7 @@ export interface Instances {
   prefix: string;
   admin(gateway: RunningGateway, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   newKey(fields: Record<string, unknown>): Promise<{ key: string; token: string }>;
-  chat(gateway: RunningGateway, key: string): Promise<{ status: number; body: unknown }>;
+  chat(gateway: RunningGateway, key: string, model?: string): Promise<{ status: number; body: unknown }>;
   /** The caller's own /key/info on the public listener: loads the key into that instance. */
   keyInfo(gateway: RunningGateway, key: string): Promise<{ status: number; body: unknown }>;
   stop(): Promise<void>;
@@ -58,7 +58,13 @@ async function answer(res: Response) {
   }
 }
 
-export async function startInstances(options: { redisUrl: string; count?: number }): Promise<Instances> {
+export async function startInstances(options: {
+  redisUrl: string;
+  count?: number;
+  /** More model_list entries and top-level sections for every instance's config (testConfig). */
+  models?: (upstreamUrl: string) => string;
+  extra?: string;
+}): Promise<Instances> {
   const prefix = testPrefix();
   const postgres = await startEmbeddedPostgres();
   const upstream = await startUpstream();
@@ -67,7 +73,7 @@ export async function startInstances(options: { redisUrl: string; count?: number
   for (let index = 0; index < (options.count ?? 2); index += 1) {
     gateways.push(
       await startGateway({
-        config: testConfig(upstream.url),
+        config: testConfig(upstream.url, options.extra ?? "", options.models?.(upstream.url) ?? ""),
         databaseUrl: postgres.url,
         env: { TEST_UPSTREAM_KEY: upstreamKey, REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "info" },
       }),
@@ -98,11 +104,11 @@ export async function startInstances(options: { redisUrl: string; count?: number
       if (res.status !== 200) throw new Error(`key/generate failed: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body as { key: string; token: string };
     },
-    async chat(gateway, key) {
+    async chat(gateway, key, model = "gpt-test") {
       const res = await fetch(`${gateway.publicUrl}/v1/chat/completions`, {
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-        body: JSON.stringify(chatBody("gpt-test", { max_tokens: 20 })),
+        body: JSON.stringify(chatBody(model, { max_tokens: 20 })),
       });
       return answer(res);
     },

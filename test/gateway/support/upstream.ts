@@ -160,7 +160,8 @@ export const outputCostPerToken = 0.000002;
 export const chatCost = 0.00005;
 
 /** A config with upstream models on the fake server plus a mock model. */
-export function testConfig(upstreamUrl: string, extra = ""): string {
+/** The tests' config; `models` adds entries to its model_list, `extra` top-level sections. */
+export function testConfig(upstreamUrl: string, extra = "", models = ""): string {
   const priced = `
     model_info:
       input_cost_per_token: ${inputCostPerToken}
@@ -176,7 +177,7 @@ model_list:${upstreamModel("gpt-test")}${upstreamModel("other-model")}${upstream
       access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("bad-request")}${upstreamModel("slow-stream")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("hang-long", "hang", "\n      timeout: 600")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}
   - model_name: mock-model
     litellm_params:
-      model: mock/mock-model${priced}
+      model: mock/mock-model${priced}${models}
 general_settings:
   proxy_batch_write_at: 1
   max_request_size_mb: 1
