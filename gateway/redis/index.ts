@@ -47,7 +47,6 @@ export function startSharing(options: SharingOptions): Admitter {
   const connection = new RedisConnection(redisUrl, log);
   const admitter = new RedisAdmitter({ ...options, connection, instanceId, windowMs });
   const channel = `${options.prefix}invalidate`;
-  const cooldownChannel = `${options.prefix}cooldown`;
   let missedChanges = false;
 
   directory.listen({
@@ -59,24 +58,10 @@ export function startSharing(options: SharingOptions): Admitter {
       admitter.setSpend(account);
     },
   });
-  options.router.onCooldown((id, ms) => {
-    if (!connection.up) return;
-    connection.client.publish(cooldownChannel, JSON.stringify({ from: instanceId, id, ms })).catch(() => undefined);
-  });
   connection.subscriber.on("message", (from: string, text: string) => {
-    let json: unknown;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      return;
-    }
-    if (from === channel) {
-      const message = changeMessage.safeParse(json);
-      if (message.success && message.data.from !== instanceId) directory.evict(message.data);
-    } else if (from === cooldownChannel) {
-      const message = cooldownMessage.safeParse(json);
-      if (message.success && message.data.from !== instanceId) options.router.coolDown(message.data.id, message.data.ms);
-    }
+    if (from !== channel) return;
+    const message = parsed(changeMessage, text);
+    if (message && message.from !== instanceId) directory.evict(message);
   });
   // Changes published while this instance was disconnected never arrive: forget everything.
   connection.subscriber.on("close", () => {
@@ -86,7 +71,8 @@ export function startSharing(options: SharingOptions): Admitter {
     if (missedChanges) directory.evictAll();
     missedChanges = false;
   });
-  connection.subscriber.subscribe(channel, cooldownChannel).catch(() => undefined);
+  connection.subscriber.subscribe(channel).catch(() => undefined);
+  shareCooldowns(connection, options.router, options.prefix, instanceId, log);
   log.info({ redis: redactRedisUrl(redisUrl), prefix: options.prefix }, "rate limits and budgets are shared through Redis");
 
   return {
@@ -100,4 +86,55 @@ export function startSharing(options: SharingOptions): Admitter {
       await connection.close();
     },
   };
+}
+
+function parsed<T>(schema: z.ZodType<T>, text: string): T | null {
+  try {
+    const result = schema.safeParse(JSON.parse(text));
+    return result.success ? result.data : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Router cooldowns, shared: a deployment leaving one instance's rotation is announced on
+ * `<prefix>cooldown` and kept as `<prefix>cooling:<id>` for as long as it lasts, so the other
+ * instances take it out at once and one that starts or reconnects meanwhile reads it there.
+ */
+function shareCooldowns(connection: RedisConnection, router: Router, prefix: string, instanceId: string, log: Logger): void {
+  const channel = `${prefix}cooldown`;
+  const keyPrefix = `${prefix}cooling:`;
+  router.onCooldown((id, ms) => {
+    if (!connection.up) return;
+    connection.client
+      .multi()
+      .set(`${keyPrefix}${id}`, "1", "PX", ms)
+      .publish(channel, JSON.stringify({ from: instanceId, id, ms }))
+      .exec()
+      .catch(() => undefined);
+  });
+  connection.subscriber.on("message", (from: string, text: string) => {
+    if (from !== channel) return;
+    const message = parsed(cooldownMessage, text);
+    if (message && message.from !== instanceId) router.coolDown(message.id, message.ms);
+  });
+  connection.subscriber.subscribe(channel).catch(() => undefined);
+  connection.onUp(() => {
+    void catchUp().catch((err: unknown) => log.debug({ err }, "could not read the shared cooldowns"));
+  });
+
+  async function catchUp(): Promise<void> {
+    const keys: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, found] = await connection.client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 100);
+      cursor = next;
+      keys.push(...found);
+    } while (cursor !== "0");
+    for (const key of keys) {
+      const ms = await connection.client.pttl(key);
+      if (ms > 0) router.coolDown(key.slice(keyPrefix.length), ms);
+    }
+  }
 }

@@ -226,6 +226,16 @@ describe.skipIf(!available)("two gateway instances sharing one Redis and one Pos
     // Without the shared cooldown, instance 1 would draw the failing deployment first too.
     for (let call = 0; call < 5; call += 1) expect((await cluster.chat(gateway(1), key, "cooling")).status).toBe(200);
     expect(failures()).toBe(1);
+
+    // An instance started during the cooldown reads it from Redis before its first request.
+    const late = await cluster.addGateway();
+    await waitFor(
+      async () => (late.output().includes("another gateway instance saw it fail") ? true : undefined),
+      5_000,
+      "the new instance to read the cooldown",
+    );
+    for (let call = 0; call < 3; call += 1) expect((await cluster.chat(late, key, "cooling")).status).toBe(200);
+    expect(failures()).toBe(1);
   });
 
   it("neither instance logs the Redis URL's secrets or a key", async () => {

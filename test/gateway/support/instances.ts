@@ -46,6 +46,8 @@ export interface Instances {
   chat(gateway: RunningGateway, key: string, model?: string): Promise<{ status: number; body: unknown }>;
   /** The caller's own /key/info on the public listener: loads the key into that instance. */
   keyInfo(gateway: RunningGateway, key: string): Promise<{ status: number; body: unknown }>;
+  /** Starts one more instance with the same config, Postgres and Redis (stopped by `stop`). */
+  addGateway(): Promise<RunningGateway>;
   stop(): Promise<void>;
 }
 
@@ -69,16 +71,14 @@ export async function startInstances(options: {
   const postgres = await startEmbeddedPostgres();
   const upstream = await startUpstream();
   const gateways: RunningGateway[] = [];
+  const start = () =>
+    startGateway({
+      config: testConfig(upstream.url, options.extra ?? "", options.models?.(upstream.url) ?? ""),
+      databaseUrl: postgres.url,
+      env: { TEST_UPSTREAM_KEY: upstreamKey, REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "info" },
+    });
   // One after the other: the first applies the gateway's migrations to the shared database.
-  for (let index = 0; index < (options.count ?? 2); index += 1) {
-    gateways.push(
-      await startGateway({
-        config: testConfig(upstream.url, options.extra ?? "", options.models?.(upstream.url) ?? ""),
-        databaseUrl: postgres.url,
-        env: { TEST_UPSTREAM_KEY: upstreamKey, REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "info" },
-      }),
-    );
-  }
+  for (let index = 0; index < (options.count ?? 2); index += 1) gateways.push(await start());
   const sql = createDb(postgres.url, { max: 1 });
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 1 });
   redis.on("error", () => {});
@@ -114,6 +114,11 @@ export async function startInstances(options: {
     },
     async keyInfo(gateway, key) {
       return answer(await fetch(`${gateway.publicUrl}/key/info`, { headers: { authorization: `Bearer ${key}` } }));
+    },
+    async addGateway() {
+      const gateway = await start();
+      gateways.push(gateway);
+      return gateway;
     },
     async stop() {
       for (const gateway of gateways) await gateway.stop();
