@@ -131,6 +131,9 @@ export interface Deployment {
   numRetries: number | undefined;
   /** Share of its group's traffic under simple-shuffle (weight, else rpm, else tpm; 1 when none). */
   weight: number;
+  /** The deployment's own capacity (`litellm_params.rpm` / `tpm`), which usage- and cost-based routing keep under. */
+  rpmLimit: number | undefined;
+  tpmLimit: number | undefined;
   mockResponse: string | undefined;
   mockLatencyMs: number;
   embeddingDimensions: number;
@@ -372,6 +375,8 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
       streamTimeoutMs: (params.stream_timeout ?? config.router_settings.stream_timeout ?? params.timeout ?? requestTimeoutSeconds) * 1000,
       numRetries: params.num_retries,
       weight: params.weight ?? params.rpm ?? params.tpm ?? 1,
+      rpmLimit: params.rpm,
+      tpmLimit: params.tpm,
       mockResponse: params.mock_response,
       mockLatencyMs: params.mock_latency_ms ?? 0,
       embeddingDimensions: info.output_vector_size ?? 1536,

@@ -464,6 +464,7 @@ function settle(gateway: Gateway, call: Forwarding, requestId: string, outcome: 
     }
   }
   gateway.admitter.settle(admission, { costNanos: cost, tokens, accounts });
+  gateway.router.recordTokens(deployment, tokens);
   const dollars = nanosToDollars(cost);
   const upstreamSeconds = (now - upstreamStarted) / 1000;
   const totalSeconds = (now - call.started) / 1000;

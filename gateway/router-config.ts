@@ -40,7 +40,14 @@ export const routerSettingsSchema = z.looseObject({
 export type FallbackMap = ReadonlyMap<string, readonly string[]>;
 
 /** LiteLLM's routing strategies this router implements. */
-export const routingStrategies = ["simple-shuffle", "least-busy", "latency-based-routing"] as const;
+export const routingStrategies = [
+  "simple-shuffle",
+  "least-busy",
+  "latency-based-routing",
+  "usage-based-routing-v2",
+  "usage-based-routing",
+  "cost-based-routing",
+] as const;
 export type RoutingStrategy = (typeof routingStrategies)[number];
 
 export interface RouterSettings {

@@ -200,9 +200,60 @@ router_settings: { routing_strategy: ${strategy}${extra} }
   });
 
   it("a strategy this router does not implement is refused at start, naming the ones it does", () => {
-    expect(() => twoDeployments("usage-based-routing-v2", 0, 0)).toThrow(
-      /routing_strategy: "usage-based-routing-v2" is not supported here \(supported: simple-shuffle, least-busy, latency-based-routing\)/,
+    expect(() => twoDeployments("provider-budget-routing", 0, 0)).toThrow(
+      /routing_strategy: "provider-budget-routing" is not supported here \(supported: simple-shuffle, least-busy, latency-based-routing, usage-based-routing-v2, usage-based-routing, cost-based-routing\)/,
     );
+  });
+
+  /** Two deployments of group g with their own rpm (and optional tpm), priced per token as given. */
+  const limited = (strategy: string, a: string, b: string) =>
+    settingsOf(`model_list:
+  - { model_name: g, litellm_params: { model: mock/a, ${a} }, model_info: { id: a, input_cost_per_token: 0.000003, output_cost_per_token: 0.000006 } }
+  - { model_name: g, litellm_params: { model: mock/b, ${b} }, model_info: { id: b, input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 } }
+router_settings: { routing_strategy: ${strategy} }
+`);
+
+  it("usage-based-routing-v2 sends each request to the deployment with the fewest tokens this minute, and none past its rpm", async () => {
+    const settings = limited("usage-based-routing-v2", "rpm: 2", "rpm: 2");
+    let now = Date.UTC(2026, 10, 24, 12, 0, 10);
+    const router = new Router(settings.deployments, settings.router, providers, { now: () => now, random: () => 0 });
+    const answered: string[] = [];
+    const send = async () => {
+      const routed = await router.send({ ...request("g"), preferred: router.pick("g") });
+      // What llm.ts does once the request is settled.
+      router.recordTokens(routed.deployment, 20);
+      answered.push(routed.deployment.id);
+    };
+    for (let call = 0; call < 4; call += 1) await send();
+    // Equal usage draws the first; after that the one with fewer tokens.
+    expect(answered).toEqual(["a", "b", "a", "b"]);
+    // Both have used their rpm of 2 this minute: 429 until the next minute starts (50 s away).
+    const refused = await router.send({ ...request("g"), preferred: router.pick("g") }).catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(GatewayError);
+    expect(refused).toMatchObject({ status: 429, message: expect.stringContaining("Try again in 50 seconds") });
+    now += 50_000;
+    await send();
+    expect(answered.at(-1)).toBe("a");
+  });
+
+  it("usage-based-routing-v2 leaves a deployment out once it has used its tpm this minute", async () => {
+    const settings = limited("usage-based-routing-v2", "tpm: 100", "tpm: 1000000");
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });
+    const a = settings.deployments[0];
+    if (!a) throw new Error("no deployment");
+    router.recordTokens(a, 100);
+    expect((await router.send({ ...request("g"), preferred: router.pick("g") })).deployment.id).toBe("b");
+    // b now has more tokens this minute than a, but a has used its tpm: b still gets the request.
+    router.recordTokens(settings.deployments[1] ?? a, 500);
+    expect(router.pick("g")?.id).toBe("b");
+  });
+
+  it("cost-based-routing sends requests to the cheapest deployment until it has used its rpm, then to the next", async () => {
+    const settings = limited("cost-based-routing", "rpm: 5", "rpm: 2");
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });
+    const answered: string[] = [];
+    for (let call = 0; call < 4; call += 1) answered.push((await router.send({ ...request("g"), preferred: router.pick("g") })).deployment.id);
+    expect(answered).toEqual(["b", "b", "a", "a"]);
   });
 });
 

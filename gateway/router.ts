@@ -15,7 +15,8 @@ import type { FallbackMap, RouterSettings } from "./router-config";
 
 /**
  * LiteLLM's router, for the parts its users rely on: several deployments behind one model name
- * (simple-shuffle, weighted; least-busy; latency-based-routing), retries within the group on transient upstream failures, timeouts
+ * (simple-shuffle, weighted; least-busy; latency-based-routing; usage- and cost-based routing,
+ * which keep each deployment under its own rpm/tpm), retries within the group on transient upstream failures, timeouts
  * (`timeout` for a whole answer, `stream_timeout` for a stream's first chunk), fallbacks to other
  * groups once a group has failed, cooldowns that take a failing deployment out of the rotation,
  * and the probe call behind /health.
@@ -133,6 +134,8 @@ export class Router {
   private readonly inFlight = new Map<string, number>();
   /** latency-based-routing: a moving average of each deployment's answer time, in ms. */
   private readonly latencyMs = new Map<string, number>();
+  /** usage- and cost-based routing: each deployment's requests and tokens in the current minute. */
+  private readonly usage = new Map<string, { minute: number; requests: number; tokens: number }>();
   /** Deployments that can cool down (those of a group with others), by id. */
   private readonly coolable = new Map<string, Deployment>();
   private readonly cooldownListeners: ((deploymentId: string, ms: number) => void)[] = [];
@@ -162,7 +165,7 @@ export class Router {
     const all = this.groups.get(group) ?? [];
     // A group's only deployment never cools down: nothing to shuffle.
     if (all.length === 1) return all[0];
-    const ready = all.filter((deployment) => !this.isCooling(deployment));
+    const ready = all.filter((deployment) => this.isAvailable(deployment));
     return this.select(ready.length > 0 ? ready : all);
   }
 
@@ -175,10 +178,15 @@ export class Router {
   private select(candidates: readonly Deployment[]): Deployment | undefined {
     const { strategy } = this.settings;
     if (strategy === "simple-shuffle" || candidates.length <= 1) return weightedPick(candidates, this.random);
+    const now = this.now();
     const score =
       strategy === "least-busy"
         ? (deployment: Deployment) => this.inFlight.get(deployment.id) ?? 0
-        : (deployment: Deployment) => this.latencyMs.get(deployment.id) ?? 0;
+        : strategy === "latency-based-routing"
+          ? (deployment: Deployment) => this.latencyMs.get(deployment.id) ?? 0
+          : strategy === "cost-based-routing"
+            ? (deployment: Deployment) => deployment.inputCostPerToken + deployment.outputCostPerToken
+            : (deployment: Deployment) => this.minuteUsage(deployment, now).tokens;
     const best = Math.min(...candidates.map(score));
     const limit = strategy === "latency-based-routing" ? best * (1 + this.settings.lowestLatencyBuffer) : best;
     return weightedPick(
@@ -197,6 +205,45 @@ export class Router {
       done = true;
       this.inFlight.set(deployment.id, (this.inFlight.get(deployment.id) ?? 1) - 1);
     };
+  }
+
+  /** Whether the strategy keeps deployments under their own rpm/tpm (LiteLLM: usage- and cost-based routing). */
+  private get limitsDeployments(): boolean {
+    const { strategy } = this.settings;
+    return strategy === "usage-based-routing-v2" || strategy === "usage-based-routing" || strategy === "cost-based-routing";
+  }
+
+  /** The deployment's requests and tokens in the current UTC minute (LiteLLM's window for these strategies). */
+  private minuteUsage(deployment: Deployment, now: number): { minute: number; requests: number; tokens: number } {
+    const minute = Math.floor(now / 60_000);
+    let usage = this.usage.get(deployment.id);
+    if (!usage || usage.minute !== minute) {
+      usage = { minute, requests: 0, tokens: 0 };
+      this.usage.set(deployment.id, usage);
+    }
+    return usage;
+  }
+
+  /** False once the deployment has used its `rpm` or `tpm` this minute, under the strategies that keep to them. */
+  private underLimits(deployment: Deployment, now: number): boolean {
+    if (!this.limitsDeployments || (deployment.rpmLimit === undefined && deployment.tpmLimit === undefined)) return true;
+    const usage = this.minuteUsage(deployment, now);
+    return (
+      (deployment.rpmLimit === undefined || usage.requests < deployment.rpmLimit) &&
+      (deployment.tpmLimit === undefined || usage.tokens < deployment.tpmLimit)
+    );
+  }
+
+  private isAvailable(deployment: Deployment): boolean {
+    return !this.isCooling(deployment) && this.underLimits(deployment, this.now());
+  }
+
+  /**
+   * Counts the tokens of an answer from `deployment` against its minute (usage- and cost-based
+   * routing); llm.ts calls it once the request is settled, streams included.
+   */
+  recordTokens(deployment: Deployment, tokens: number): void {
+    if (this.limitsDeployments) this.minuteUsage(deployment, this.now()).tokens += tokens;
   }
 
   /** Adds an answer time to the deployment's moving average (latency-based-routing only). */
@@ -315,7 +362,7 @@ export class Router {
         const failure = classifyFailure(err);
         this.failed(deployment, err, failure, all.length);
         if (failure !== "transient" || attempt === retries) break;
-        const untried = all.some((other) => !tried.has(other.id) && !this.isCooling(other));
+        const untried = all.some((other) => !tried.has(other.id) && this.isAvailable(other));
         const wait = untried ? 0 : this.backoffMs(attempt, err);
         if (wait > 0) {
           await pause(wait, request.caller);
@@ -332,8 +379,8 @@ export class Router {
     tried: ReadonlySet<string>,
     preferred: Deployment | undefined,
   ): Deployment | undefined {
-    if (preferred && !this.isCooling(preferred)) return preferred;
-    const ready = all.filter((deployment) => !this.isCooling(deployment));
+    if (preferred && this.isAvailable(preferred)) return preferred;
+    const ready = all.filter((deployment) => this.isAvailable(deployment));
     const untried = ready.filter((deployment) => !tried.has(deployment.id));
     return this.select(untried.length > 0 ? untried : ready);
   }
@@ -352,10 +399,15 @@ export class Router {
   }
 
   private noDeployments(group: string, all: readonly Deployment[]): GatewayError {
-    const until = Math.max(
-      ...all.map((deployment) => this.states.get(deployment.id)?.coolUntil ?? 0),
+    // When the first of them is back: at the end of its cooldown, and of the minute it used its rpm/tpm in.
+    const now = this.now();
+    const nextMinute = (Math.floor(now / 60_000) + 1) * 60_000;
+    const until = Math.min(
+      ...all.map((deployment) =>
+        Math.max(this.states.get(deployment.id)?.coolUntil ?? 0, this.underLimits(deployment, now) ? 0 : nextMinute),
+      ),
     );
-    const seconds = Math.max(1, Math.ceil((until - this.now()) / 1000));
+    const seconds = Math.max(1, Math.ceil((until - now) / 1000));
     return new GatewayError(
       429,
       noDeploymentsType,
@@ -431,6 +483,7 @@ export class Router {
     let handedOver = false;
     const started = performance.now();
     const finished = this.track(deployment);
+    if (this.limitsDeployments) this.minuteUsage(deployment, this.now()).requests += 1;
     try {
       const call = {
         deployment,
