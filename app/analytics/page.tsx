@@ -53,7 +53,7 @@ export default async function AnalyticsPage() {
       <AppHeader email={session.email} isAdmin={profile?.role === "admin"} />
       <main className="mx-auto max-w-6xl space-y-6 px-4 py-8 sm:px-6">
         <h1 className="text-2xl font-semibold tracking-tight">Dashboard</h1>
-        <Dashboard balance={data.credits.balance} granted={data.credits.granted} keys={initialKeys} models={models} gatewayUrl={env.GATEWAY_PUBLIC_URL} pricing={pricingFromEnv(env)} />
+        <Dashboard balance={data.credits.balance} keys={initialKeys} models={models} gatewayUrl={env.GATEWAY_PUBLIC_URL} pricing={pricingFromEnv(env)} />
 
         <section aria-labelledby="activity-heading" className="rounded-2xl border border-slate-200 bg-white shadow-sm">
           <h2 id="activity-heading" className="border-b border-slate-200 px-6 py-4 text-base font-semibold">

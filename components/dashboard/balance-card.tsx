@@ -5,6 +5,7 @@ import { useId, useState, type FormEvent } from "react";
 import { api, RequestError } from "../api";
 import { Dialog, DialogActions } from "../dialog";
 import { formatCents, formatNumber } from "../format";
+import { creditUse } from "./balance";
 
 /** What credits cost, as the server is configured (lib/payments/pricing.ts). */
 export interface CreditPricing {
@@ -15,15 +16,9 @@ export interface CreditPricing {
   maxCredits: number;
 }
 
-/**
- * `balance` is the ledger's sum (what the user received, minus refunds and corrections); `spent`
- * is what their keys have used on the gateway, which draws on it.
- */
-export function BalanceCard({ balance, granted, spent, pricing }: { balance: number; granted: number; spent: number; pricing: CreditPricing }) {
+export function BalanceCard({ balance, spent, pricing }: { balance: number; spent: number; pricing: CreditPricing }) {
   const [open, setOpen] = useState(false);
-  const available = Math.max(0, balance - spent);
-  const spentShare = granted > 0 ? Math.min(1, Math.max(0, spent / granted)) : 0;
-  const low = available < 100 || (granted > 0 && available / granted < 0.1);
+  const { total, used, available, share: spentShare, low } = creditUse(balance, spent);
   return (
     <div className="rounded-2xl border border-slate-200 bg-white p-6 shadow-sm md:col-span-2">
       <div className="flex flex-wrap items-start justify-between gap-3">
@@ -56,7 +51,7 @@ export function BalanceCard({ balance, granted, spent, pricing }: { balance: num
           <div className="h-full rounded-full bg-indigo-500" style={{ width: `${spentShare * 100}%` }} />
         </div>
         <p className="mt-2 text-xs text-slate-500">
-          {formatNumber(spent)} of {formatNumber(granted)} credits used · {formatNumber(available)} available · 1 credit = $0.01
+          {formatNumber(used)} of {formatNumber(total)} credits used · {formatNumber(available)} available · 1 credit = $0.01
         </p>
       </div>
       {low && (

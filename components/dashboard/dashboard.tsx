@@ -10,7 +10,6 @@ import { UsagePanel } from "./usage-panel";
 
 export interface DashboardProps {
   balance: number;
-  granted: number;
   keys: ApiKey[];
   models: string[] | null;
   gatewayUrl: string;
@@ -18,12 +17,12 @@ export interface DashboardProps {
 }
 
 /** The interactive part of /analytics; the server renders it with data, so nothing shifts on load. */
-export function Dashboard({ balance, granted, keys, models, gatewayUrl, pricing }: DashboardProps) {
+export function Dashboard({ balance, keys, models, gatewayUrl, pricing }: DashboardProps) {
   const liveKeys = useQuery({ queryKey: keysQueryKey, queryFn: async () => (await api<{ keys: ApiKey[] }>("/api/keys/manage")).keys, initialData: keys });
   return (
     <>
       <section aria-labelledby="balance-heading" className="grid gap-6 md:grid-cols-3">
-        <BalanceCard balance={balance} granted={granted} spent={liveKeys.data.reduce((sum, key) => sum + key.spend, 0)} pricing={pricing} />
+        <BalanceCard balance={balance} spent={liveKeys.data.reduce((sum, key) => sum + key.spend, 0)} pricing={pricing} />
         <GatewayCard gatewayUrl={gatewayUrl} />
       </section>
       <KeysPanel initialKeys={keys} models={models} gatewayUrl={gatewayUrl} />

@@ -12,18 +12,15 @@ export interface LedgerEntry {
 }
 
 export interface CreditSummary {
-  /** Sum of every ledger entry, in credits. */
+  /** Sum of every ledger entry, in credits: what the user received, minus refunds and corrections. */
   balance: number;
-  /** Sum of positive entries: what the user was granted or bought. */
-  granted: number;
 }
 
 /** The caller's balance, from the ledger; run inside a user transaction so RLS scopes it. */
 export async function creditSummary(tx: TransactionSql): Promise<CreditSummary> {
-  const [row] = await tx<{ balance: string | null; granted: string | null }[]>`
-    select sum(amount) as balance, sum(amount) filter (where amount > 0) as granted
-    from public.credit_transactions`;
-  return { balance: Number(row?.balance ?? 0), granted: Number(row?.granted ?? 0) };
+  const [row] = await tx<{ balance: string | null }[]>`
+    select sum(amount) as balance from public.credit_transactions`;
+  return { balance: Number(row?.balance ?? 0) };
 }
 
 export async function recentLedgerEntries(tx: TransactionSql, limit = 10): Promise<LedgerEntry[]> {
