@@ -124,11 +124,34 @@ export async function listSyncProblems(sql: Sql, limit = 200): Promise<SyncProbl
   ];
 }
 
-export const syncRetrySchema = z.union([
-  z.object({ kind: z.enum(["key", "user"], { message: "must be key or user" }), id: z.uuid({ message: "must be an id" }) }).strict(),
-  z.object({ all: z.literal(true, { message: "must be true" }) }).strict(),
-]);
-export type SyncRetry = z.infer<typeof syncRetrySchema>;
+export type SyncRetry = { kind: "key" | "user"; id: string } | { all: true };
+
+/**
+ * One row (`kind` and `id`) or every failed row (`all: true`). One object rather than a union of
+ * two, so that a wrong body is answered with the field it got wrong instead of zod's "Invalid
+ * input" for a union.
+ */
+export const syncRetrySchema = z
+  .object({
+    kind: z.enum(["key", "user"], { message: "must be key or user" }).optional(),
+    id: z.uuid({ message: "must be an id" }).optional(),
+    all: z.literal(true, { message: "must be true" }).optional(),
+  })
+  .strict()
+  .superRefine((body, ctx) => {
+    if (body.all) {
+      if (body.kind !== undefined || body.id !== undefined) {
+        ctx.addIssue({ code: "custom", path: ["all"], message: "retries every failed row: send it or kind and id, not both" });
+      }
+      return;
+    }
+    if (body.kind === undefined) {
+      ctx.addIssue({ code: "custom", path: ["kind"], message: 'is required: key or user, with its id (or send {"all": true})' });
+    } else if (body.id === undefined) {
+      ctx.addIssue({ code: "custom", path: ["id"], message: "is required: the key's or user's id" });
+    }
+  })
+  .transform((body): SyncRetry => (body.kind && body.id ? { kind: body.kind, id: body.id } : { all: true }));
 
 export interface RetryOutcome {
   kind: "key" | "user";

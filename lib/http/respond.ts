@@ -102,6 +102,12 @@ const maxBodyBytes = 64 * 1024;
  * 4xx ApiErrors whose message names the offending field.
  */
 export async function readJson<S extends z.ZodType>(request: Request, schema: S): Promise<z.infer<S>> {
+  // Only JSON: a page on another site can post a form or text/plain with the user's cookies and
+  // no preflight, but not application/json. (SameSite=Lax does not tell ports apart.)
+  const type = request.headers.get("content-type")?.split(";")[0]?.trim().toLowerCase();
+  if (type !== "application/json") {
+    throw new ApiError("unsupported_media_type", `Content-Type must be application/json${type ? `, not ${type}` : ""}`);
+  }
   const declared = Number(request.headers.get("content-length") ?? "0");
   if (declared > maxBodyBytes) throw new ApiError("payload_too_large", `Request body is larger than ${maxBodyBytes} bytes`);
   const text = await request.text();

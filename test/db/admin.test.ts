@@ -168,5 +168,24 @@ describeWithDatabase("admin APIs: sync failures, users and credit adjustments", 
     expect(missing.status).toBe(404);
     const malformed = await routes.sync.POST(request("POST", "/api/admin/sync", admin.cookie, { kind: "team", id: "x" }));
     expect(malformed.status).toBe(400);
+    // Every wrong body names what is wrong, not just "Invalid input".
+    const uuid = "00000000-0000-4000-8000-000000000000";
+    const cases: [unknown, string, RegExp][] = [
+      [{}, "kind", /key or user.*"all": true/],
+      [{ all: false }, "all", /must be true/],
+      [{ all: "yes" }, "all", /must be true/],
+      [{ kind: "team", id: uuid }, "kind", /must be key or user/],
+      [{ kind: "key" }, "id", /required/],
+      [{ all: true, kind: "key", id: uuid }, "all", /not both/],
+    ];
+    for (const [body, field, message] of cases) {
+      const response = await routes.sync.POST(request("POST", "/api/admin/sync", admin.cookie, body));
+      expect(response.status).toBe(400);
+      const { error } = await response.json();
+      expect({ body, field: error.field }).toEqual({ body, field });
+      expect(error.message).toMatch(message);
+    }
+    const unknown = await routes.sync.POST(request("POST", "/api/admin/sync", admin.cookie, { keyId: "x" }));
+    expect((await unknown.json()).error.message).toContain("keyId");
   });
 });

@@ -181,6 +181,31 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     });
   });
 
+  it("a body not sent as JSON is refused with 415 and creates nothing, so another site's form cannot post one", async () => {
+    const { cookie, userId } = await signUp();
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", null]) {
+      const response = await routes.manage.POST(
+        new Request("http://localhost:3000/api/keys/manage", {
+          method: "POST",
+          headers: type === null ? { cookie } : { cookie, "content-type": type },
+          body: JSON.stringify({ alias: "cross-site" }),
+        }),
+      );
+      expect(response.status).toBe(415);
+      expect((await response.json()).error.message).toContain("application/json");
+    }
+    const [row] = await db()`select count(*)::int as n from public.virtual_keys where user_id = ${userId} and not is_placeholder`;
+    expect(row?.n).toBe(0);
+    const charset = await routes.manage.POST(
+      new Request("http://localhost:3000/api/keys/manage", {
+        method: "POST",
+        headers: { cookie, "content-type": "application/json; charset=utf-8" },
+        body: JSON.stringify({ alias: "same-site" }),
+      }),
+    );
+    expect(charset.status).toBe(201);
+  });
+
   it("key routes answer 401 without a session", async () => {
     const responses = [
       await routes.manage.GET(request("GET", "/api/keys/manage", "")),
