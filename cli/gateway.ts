@@ -50,6 +50,19 @@ export function toCliError(err: unknown, baseUrl: string): unknown {
   return new CliError(err.message);
 }
 
+/**
+ * Refuses `--models` naming a model the gateway does not offer, before anything is created: a
+ * user or key limited to a misspelt model would fail every request it makes.
+ */
+export async function assertModelsOffered(client: LiteLLMClient, models: readonly string[] | undefined): Promise<void> {
+  if (!models || models.length === 0) return;
+  const offered = await client.models();
+  const unknown = models.filter((model) => !offered.includes(model));
+  if (unknown.length > 0) {
+    throw new CliError(`--models: the gateway does not offer ${unknown.join(", ")} (it offers: ${offered.join(", ") || "none"})`, exitCodes.usage);
+  }
+}
+
 /** A gateway error's message for one row of a bulk run. */
 export function reasonOf(err: unknown): string {
   if (err instanceof GatewayError || err instanceof CliError) return err.message;

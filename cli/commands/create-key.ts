@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { dollars, dollarsFlag, durationFlag, idFlag, limitFlag, modelsFlag, parseFlags } from "../flags";
-import { withGateway } from "../gateway";
+import { assertModelsOffered, withGateway } from "../gateway";
 import { printRecord, type OutputOptions } from "../output";
 
 const flagsSchema = z.object({
@@ -32,8 +32,9 @@ export function registerCreateKey(program: Command): void {
     .action(async (options: unknown) => {
       const flags = parseFlags(flagsSchema, options);
       const output = program.opts<OutputOptions>();
-      const created = await withGateway((client) =>
-        client.createKey({
+      const created = await withGateway(async (client) => {
+        await assertModelsOffered(client, flags.models);
+        return client.createKey({
           alias: flags.alias,
           userId: flags.userId,
           maxBudgetCents: flags.budget,
@@ -41,8 +42,8 @@ export function registerCreateKey(program: Command): void {
           models: flags.models,
           rpmLimit: flags.rpm,
           tpmLimit: flags.tpm,
-        }),
-      );
+        });
+      });
       printRecord(
         {
           key_alias: flags.alias ?? null,

@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { z } from "zod";
 import { dollars, dollarsFlag, durationFlag, emailFlag, modelsFlag, parseFlags } from "../flags";
-import { withGateway } from "../gateway";
+import { assertModelsOffered, withGateway } from "../gateway";
 import { printRecord, type OutputOptions } from "../output";
 
 const flagsSchema = z.object({
@@ -26,15 +26,16 @@ export function registerCreateUser(program: Command): void {
     .action(async (options: unknown) => {
       const flags = parseFlags(flagsSchema, options);
       const output = program.opts<OutputOptions>();
-      const created = await withGateway((client) =>
-        client.newUser({
+      const created = await withGateway(async (client) => {
+        await assertModelsOffered(client, flags.models);
+        return client.newUser({
           email: flags.email,
           maxBudgetCents: flags.budget,
           budgetDuration: flags.duration,
           models: flags.models,
           autoCreateKey: true,
-        }),
-      );
+        });
+      });
       printRecord(
         {
           user_id: created.userId,

@@ -214,6 +214,21 @@ describe("creditgate against the real gateway", { timeout: 120_000 }, () => {
     expect(again.stderr.trim()).toBe("creditgate: no such key on the gateway");
   });
 
+  it("create-user and create-key refuse a model the gateway does not offer (exit 2) and create nothing", async () => {
+    const email = unique("typo");
+    const user = await creditgate(["create-user", "--email", email, "--models", '["model-cheap", "nosuch"]']);
+    expect(user.code).toBe(2);
+    expect(user.stderr).toContain("--models: the gateway does not offer nosuch");
+    expect(user.stderr).toContain("model-cheap");
+    const users = await json<{ email: string }[]>(["list-users"]);
+    expect(users.some((listed) => listed.email === email)).toBe(false);
+    const key = await creditgate(["create-key", "--alias", `typo-${email}`, "--models", '["nosuch"]']);
+    expect(key.code).toBe(2);
+    expect(key.stderr).toContain("--models: the gateway does not offer nosuch");
+    const keys = await json<{ key_alias: string | null }[]>(["list-keys"]);
+    expect(keys.some((listed) => listed.key_alias === `typo-${email}`)).toBe(false);
+  });
+
   it("create-user --budget 1: once the user's spend passes $1 the gateway answers their requests with 402", async () => {
     const user = await json<{ user_id: string; key: string }>(["create-user", "--email", unique("capped"), "--budget", "1"]);
     expect((await chat(user.key, "mock-pricey")).status).toBe(200);
