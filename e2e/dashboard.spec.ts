@@ -91,6 +91,24 @@ test("a new user buys credits, creates and copies a key, calls the gateway, sees
   await context.close();
 });
 
+test("a revoked key's row keeps its columns in line with the other keys", async ({ page }) => {
+  await signUp(page);
+  for (const alias of ["kept", "dropped"]) {
+    await createKey(page, alias, "gpt-4o-mini");
+    await page.getByRole("button", { name: "I have copied it" }).click();
+  }
+  const dropped = page.getByTestId("key-row").filter({ hasText: "dropped" });
+  await dropped.getByRole("button", { name: "Revoke dropped" }).click();
+  await page.getByRole("dialog", { name: "Revoke this key?" }).getByRole("button", { name: "Revoke key" }).click();
+  await expect(dropped).toContainText("revoked");
+  const kept = page.getByTestId("key-row").filter({ hasText: "kept" });
+  // Each column (name, budget, limits, sync state) starts at the same x in both rows.
+  for (let column = 1; column <= 3; column += 1) {
+    const [a, b] = await Promise.all([kept, dropped].map((row) => row.locator(":scope > *").nth(column).boundingBox()));
+    expect(Math.abs((a?.x ?? 0) - (b?.x ?? -100)), `column ${column}`).toBeLessThan(1);
+  }
+});
+
 test("the key form refuses bad values next to each field, and a name with markup is shown as text", async ({ page }) => {
   await signUp(page);
   await page.getByRole("button", { name: "Create key" }).click();

@@ -172,7 +172,7 @@ export function KeysPanel({ initialKeys, models, gatewayUrl }: { initialKeys: Ap
       ) : (
         <ul className="divide-y divide-slate-100" aria-label="Your API keys">
           {list.map((key) => (
-            <li key={key.id} data-testid="key-row" data-key-id={key.id} className="grid gap-3 px-4 py-4 sm:px-6 lg:grid-cols-[1.3fr_1.2fr_1fr_1.4fr_auto] lg:items-start">
+            <li key={key.id} data-testid="key-row" data-key-id={key.id} className="grid gap-3 px-4 py-4 sm:px-6 lg:grid-cols-[1.3fr_1.2fr_1fr_1.4fr_9.5rem] lg:items-start">
               <div className="min-w-0">
                 <p className="flex flex-wrap items-center gap-2 font-medium">
                   <span className="truncate">{key.alias ?? "Unnamed key"}</span>
