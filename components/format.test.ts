@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, formatRelative } from "./format";
+import { formatDateTime, formatMicros, formatRelative } from "./format";
 
 describe("formatRelative", () => {
   const now = Date.parse("2026-11-24T12:00:00Z");
@@ -29,5 +29,21 @@ describe("formatRelative", () => {
 describe("formatDateTime", () => {
   it("is the minute in UTC, labelled as such", () => {
     expect(formatDateTime("2026-11-24T05:52:31.123Z")).toBe("2026-11-24 05:52 UTC");
+  });
+});
+
+describe("formatMicros", () => {
+  it("spend under a cent keeps its significant digits instead of rounding to $0.0000", () => {
+    expect(formatMicros(9)).toBe("$0.000009");
+    expect(formatMicros(10)).toBe("$0.00001");
+    expect(formatMicros(1_200)).toBe("$0.0012");
+    expect(formatMicros(4_567)).toBe("$0.004567");
+    expect(formatMicros(-9)).toBe("-$0.000009");
+  });
+
+  it("a cent or more shows dollars and cents; nothing is $0.00", () => {
+    expect(formatMicros(0)).toBe("$0.00");
+    expect(formatMicros(10_000)).toBe("$0.01");
+    expect(formatMicros(12_345_678)).toBe("$12.35");
   });
 });

@@ -5,9 +5,12 @@ export const formatCents = (cents: number) => `${cents < 0 ? "-" : ""}$${(Math.a
 
 /** Millionths of a dollar, with more precision for small amounts. */
 export function formatMicros(micros: number): string {
-  const dollars = micros / 1_000_000;
-  if (dollars !== 0 && Math.abs(dollars) < 0.01) return `$${dollars.toFixed(4)}`;
-  return `$${dollars.toFixed(2)}`;
+  const dollars = Math.abs(micros) / 1_000_000;
+  const sign = micros < 0 ? "-" : "";
+  // Under a cent, every millionth counts (a request to a small model costs a few of them): all
+  // six decimals, less the trailing zeros past the fourth.
+  if (dollars !== 0 && dollars < 0.01) return `${sign}$${dollars.toFixed(6).replace(/0{1,2}$/, "")}`;
+  return `${sign}$${dollars.toFixed(2)}`;
 }
 
 export function formatRelative(iso: string | null, now = Date.now()): string {

@@ -7,7 +7,8 @@ import type { UsageReport } from "./types";
 const chartHeight = 220;
 
 /** Axis labels that stay distinct for fractions of a cent: $0.00012, $0.5, $12.00. */
-const dollarTick = (value: number) => (value === 0 ? "$0" : value < 0.01 ? `$${Number(value.toPrecision(2))}` : value < 1 ? `$${value.toFixed(2)}` : `$${value.toFixed(0)}`);
+// Two significant digits under a dollar (so $0.003, $0.006, $0.009, $0.012 rather than a rounded $0.01), three above.
+const dollarTick = (value: number) => (value === 0 ? "$0" : `$${Number(value.toPrecision(value < 1 ? 2 : 3))}`);
 
 function ChartFrame({ title, summary, children }: { title: string; summary: string; children: React.ReactNode }) {
   return (
@@ -38,8 +39,8 @@ export default function UsageCharts({ report }: { report: UsageReport }) {
             <BarChart data={days} margin={{ top: 4, right: 8, left: 0, bottom: 0 }}>
               <CartesianGrid strokeDasharray="3 3" vertical={false} stroke="#e2e8f0" />
               <XAxis dataKey="day" tick={{ fontSize: 11 }} interval="preserveStartEnd" minTickGap={16} />
-              <YAxis tick={{ fontSize: 11 }} width={64} tickFormatter={dollarTick} />
-              <Tooltip formatter={(value) => [`$${Number(value).toFixed(4)}`, "Spend"]} />
+              <YAxis tick={{ fontSize: 11 }} width={80} tickFormatter={dollarTick} />
+              <Tooltip formatter={(value) => [formatMicros(Math.round(Number(value) * 1_000_000)), "Spend"]} />
               <Bar dataKey="spend" fill="#6366f1" radius={[3, 3, 0, 0]} isAnimationActive={false} />
             </BarChart>
           </ResponsiveContainer>
