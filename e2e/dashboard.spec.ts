@@ -109,6 +109,19 @@ test("a revoked key's row keeps its columns in line with the other keys", async 
   }
 });
 
+test("a usage range typed the wrong way round moves its other end instead of failing to load", async ({ page }) => {
+  await signUp(page);
+  const from = page.getByLabel("From", { exact: true });
+  const to = page.getByLabel("To", { exact: true });
+  await to.fill("2026-01-10");
+  await from.fill("2026-02-01");
+  await expect(to).toHaveValue("2026-02-01");
+  await to.fill("2026-01-05");
+  await expect(from).toHaveValue("2026-01-05");
+  await expect(page.getByTestId("usage-total-requests")).toHaveText("0");
+  await expect(page.getByText("Could not load usage")).toHaveCount(0);
+});
+
 test("the key form refuses bad values next to each field, and a name with markup is shown as text", async ({ page }) => {
   await signUp(page);
   await page.getByRole("button", { name: "Create key" }).click();

@@ -41,6 +41,14 @@ export function UsagePanel({ keys }: { keys: ApiKey[] }) {
   const report = usage.data;
   const empty = report !== undefined && report.totals.requests === 0;
 
+  // A date typed past the other end moves that end along, so the range is never the wrong way round.
+  function setStart(start: string) {
+    if (start) setRange((current) => ({ start, end: start > current.end ? start : current.end }));
+  }
+  function setEnd(end: string) {
+    if (end) setRange((current) => ({ start: end < current.start ? end : current.start, end }));
+  }
+
   function exportUsage() {
     if (!report) return;
     const csv = toCsv(
@@ -70,13 +78,13 @@ export function UsagePanel({ keys }: { keys: ApiKey[] }) {
             <label htmlFor={`${id}-start`} className="block text-xs font-medium text-slate-600">
               From
             </label>
-            <input id={`${id}-start`} type="date" value={range.start} max={range.end} onChange={(event) => event.target.value && setRange((current) => ({ ...current, start: event.target.value }))} className={field} />
+            <input id={`${id}-start`} type="date" value={range.start} max={range.end} onChange={(event) => setStart(event.target.value)} className={field} />
           </div>
           <div>
             <label htmlFor={`${id}-end`} className="block text-xs font-medium text-slate-600">
               To
             </label>
-            <input id={`${id}-end`} type="date" value={range.end} min={range.start} onChange={(event) => event.target.value && setRange((current) => ({ ...current, end: event.target.value }))} className={field} />
+            <input id={`${id}-end`} type="date" value={range.end} min={range.start} onChange={(event) => setEnd(event.target.value)} className={field} />
           </div>
           <div>
             <label htmlFor={`${id}-model`} className="block text-xs font-medium text-slate-600">
