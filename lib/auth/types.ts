@@ -30,15 +30,16 @@ export interface CookieJar {
   setAll(cookies: CookieToSet[]): void;
 }
 
+// Missing and of the wrong type are two different mistakes.
+const requiredString = z.string({ error: (issue) => (issue.input === undefined ? "is required" : "must be a string") });
+
 export const credentialsSchema = z.object({
-  email: z
-    .string({ message: "is required" })
+  email: requiredString
     .trim()
     .toLowerCase()
     .max(254, "must be at most 254 characters")
     .pipe(z.email({ message: "must be a valid email address" })),
-  password: z
-    .string({ message: "is required" })
+  password: requiredString
     .min(8, "must be at least 8 characters")
     // bcrypt reads only the first 72 bytes; a longer password would be silently truncated.
     .refine((value) => Buffer.byteLength(value) <= 72, "must be at most 72 bytes"),

@@ -14,7 +14,8 @@ export const budgetDurationSchema = z
 
 const limitFields = {
   alias: z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"),
-  max_budget: z.number().int("must be whole cents").min(0).max(100_000_000).nullable(), // cents
+  // The range first: 1e20 is "too big", not "not whole cents" (it is past the safe integers).
+  max_budget: z.number().min(0).max(100_000_000).int("must be whole cents").nullable(), // cents
   budget_duration: budgetDurationSchema.nullable(),
   rpm_limit: z.number().int().min(1).max(1_000_000).nullable(),
   tpm_limit: z.number().int().min(1).max(1_000_000_000).nullable(),
@@ -36,7 +37,10 @@ export const createKeySchema = z
 export const updateKeySchema = z
   .object({ id: z.uuid({ message: "must be a key id" }) })
   .extend(createKeySchema.partial().shape)
-  .strict();
+  .strict()
+  .refine((body) => Object.keys(body).length > 1, {
+    message: "nothing to change: send at least one of alias, max_budget, budget_duration, rpm_limit, tpm_limit, models",
+  });
 
 export const keyIdSchema = z.object({ id: z.uuid({ message: "must be a key id" }) }).strict();
 

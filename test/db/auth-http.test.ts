@@ -55,10 +55,11 @@ describeWithDatabase("auth routes", (db) => {
     it.each([
       ["malformed JSON", "{not json", /valid JSON/, undefined],
       ["a missing email", { password: "correct horse" }, /^email: /, "email"],
-      ["a missing password", { email: "a@example.test" }, /^password: /, "password"],
+      ["a missing password", { email: "a@example.test" }, /^password: is required/, "password"],
       ["a malformed email", { email: "not-an-email", password: "correct horse" }, /^email: must be a valid email/, "email"],
       ["a short password", { email: "a@example.test", password: "short" }, /^password: must be at least 8/, "password"],
-      ["a wrong type", { email: 42, password: "correct horse" }, /^email: /, "email"],
+      ["a wrong type", { email: 42, password: "correct horse" }, /^email: must be a string/, "email"],
+      ["a password of the wrong type", { email: "a@example.test", password: 12345678 }, /^password: must be a string/, "password"],
       ["a JSON array", [], /expected object/i, undefined],
     ])("%s answers 400 naming the problem and writes nothing", async (_case, body, message, field) => {
       const before = Number((await db()`select count(*)::int as n from auth.users`)[0]?.n);

@@ -87,6 +87,17 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     expect(JSON.stringify(listed)).not.toMatch(/secret/);
   });
 
+  it("an edit that names no field to change is a 400 and pushes nothing", async () => {
+    const { cookie } = await signUp();
+    const created = await (await routes.manage.POST(request("POST", "/api/keys/manage", cookie, { alias: "still" }))).json();
+    const [before] = await db()`select desired_version from public.virtual_keys where id = ${created.id}`;
+    const response = await routes.manage.PATCH(request("PATCH", "/api/keys/manage", cookie, { id: created.id }));
+    expect(response.status).toBe(400);
+    expect((await response.json()).error.message).toMatch(/nothing to change/);
+    const [after] = await db()`select desired_version from public.virtual_keys where id = ${created.id}`;
+    expect(after).toEqual(before);
+  });
+
   it("an edit reaches the gateway as absolute values", async () => {
     const { cookie } = await signUp();
     const created = await (await routes.manage.POST(request("POST", "/api/keys/manage", cookie, { alias: "edit-me" }))).json();
@@ -154,6 +165,7 @@ describeWithDatabase("key provisioning against the real gateway", (db) => {
     ["an empty alias", { alias: " " }, /^alias: must not be empty/],
     ["a fractional budget", { alias: "a", max_budget: 10.5 }, /^max_budget: must be whole cents/],
     ["a negative budget", { alias: "a", max_budget: -1 }, /^max_budget: /],
+    ["a budget too large to be whole cents", { alias: "a", max_budget: 1e20 }, /^max_budget: Too big/],
     ["a bad duration", { alias: "a", budget_duration: "fortnightly" }, /^budget_duration: must be like 30s/],
     ["a zero rpm", { alias: "a", rpm_limit: 0 }, /^rpm_limit: /],
     ["a string tpm", { alias: "a", tpm_limit: "lots" }, /^tpm_limit: /],
