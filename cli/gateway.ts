@@ -63,6 +63,21 @@ export async function assertModelsOffered(client: LiteLLMClient, models: readonl
   }
 }
 
+/**
+ * The gateway user id an operator gave: the id itself, or for an email that is no user's id, the
+ * one user with that email (create-user gives its users generated ids; add-user uses the email).
+ * Null when nobody matches; several users with one email are an error naming their ids.
+ */
+export async function resolveUserId(client: LiteLLMClient, idOrEmail: string): Promise<string | null> {
+  if (!idOrEmail.includes("@") || (await client.userInfo(idOrEmail))) return idOrEmail;
+  const { users } = await client.listUsers({ page: 1, pageSize: 100, userEmail: idOrEmail });
+  const matches = users.filter((user) => user.email?.toLowerCase() === idOrEmail.toLowerCase());
+  if (matches.length > 1) {
+    throw new CliError(`several gateway users have the email ${idOrEmail} (${matches.map((user) => user.userId).join(", ")}): give one of their ids`);
+  }
+  return matches[0]?.userId ?? null;
+}
+
 /** A gateway error's message for one row of a bulk run. */
 export function reasonOf(err: unknown): string {
   if (err instanceof GatewayError || err instanceof CliError) return err.message;

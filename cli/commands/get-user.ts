@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { dollars, idFlag, parseFlags } from "../flags";
-import { withGateway } from "../gateway";
+import { resolveUserId, withGateway } from "../gateway";
 import { CliError, printRecord, type OutputOptions } from "../output";
 import { tierOfTeams } from "../tiers";
 import { z } from "zod";
@@ -8,13 +8,16 @@ import { z } from "zod";
 export function registerGetUser(program: Command): void {
   program
     .command("get-user <id>")
-    .description("show one gateway user: budget, spend, limits, teams and keys")
+    .description("show one gateway user (by id, or by email): budget, spend, limits, teams and keys")
     .addHelpText("after", "\nExample:\n  creditgate get-user developer@company.com")
     .action(async (rawId: string) => {
       const { "<id>": id } = parseFlags(z.object({ "<id>": idFlag }), { "<id>": rawId });
       const output = program.opts<OutputOptions>();
-      const details = await withGateway((client) => client.userDetails(id));
-      if (!details) throw new CliError(`no gateway user with id ${id}`);
+      const details = await withGateway(async (client) => {
+        const userId = await resolveUserId(client, id);
+        return userId === null ? null : client.userDetails(userId);
+      });
+      if (!details) throw new CliError(`no gateway user with id or email ${id}`);
       const { user, keys } = details;
       printRecord(
         {

@@ -153,11 +153,14 @@ describe("creditgate against the real gateway", { timeout: 120_000 }, () => {
 
     expect(await json(["update-budget", "--user-id", withModels.user_id, "--budget", "100"])).toMatchObject({ budget: 100 });
     expect(await json(["get-user", withModels.user_id])).toMatchObject({ budget: 100 });
+    // create-user's ids are generated: its users are found by their email too, as the README shows.
+    expect(await json(["get-user", dev])).toMatchObject({ user_id: withModels.user_id, budget: 100 });
+    expect(await json(["update-budget", "--user-id", dev, "--budget", "120"])).toMatchObject({ user_id: withModels.user_id, budget: 120 });
 
     expect((await creditgate(["delete-user", withModels.user_id])).code).toBe(0);
     const gone = await creditgate(["get-user", withModels.user_id]);
     expect(gone.code).toBe(1);
-    expect(gone.stderr.trim()).toBe(`creditgate: no gateway user with id ${withModels.user_id}`);
+    expect(gone.stderr.trim()).toBe(`creditgate: no gateway user with id or email ${withModels.user_id}`);
     expect((await creditgate(["delete-user", withModels.user_id])).code).toBe(1);
     expect((await creditgate(["update-budget", "--user-id", withModels.user_id, "--budget", "5"])).code).toBe(1);
   });

@@ -216,7 +216,7 @@ describe("CLI failures", () => {
     expect(result.code).toBe(1);
     const lines = result.stderr.trim().split("\n");
     expect(lines).toHaveLength(1);
-    expect(JSON.parse(lines[0] ?? "")).toMatchObject({ level: 50, service: "cli", exitCode: 1, msg: "no gateway user with id nobody-here" });
+    expect(JSON.parse(lines[0] ?? "")).toMatchObject({ level: 50, service: "cli", exitCode: 1, msg: "no gateway user with id or email nobody-here" });
     expect(result.stderr).not.toContain(masterKey);
   });
 });
