@@ -78,4 +78,7 @@ test("/admin answers 403 to a signed-in user who is not an admin, and opens for 
   await page.getByRole("link", { name: "Admin" }).click();
   await expect(page.getByRole("heading", { name: "Admin" })).toBeVisible();
   await expect(page.getByRole("cell", { name: email, exact: true })).toBeVisible();
+  // A search that matches nobody says so, rather than showing bare column headers.
+  await page.getByLabel("Search users by email").fill("nobody-matches-this");
+  await expect(page.getByText("No user's email contains “nobody-matches-this”.")).toBeVisible();
 });

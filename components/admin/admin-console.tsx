@@ -300,6 +300,19 @@ function UsersPanel({ initialUsers }: { initialUsers: AdminUser[] }) {
         <table className="w-full min-w-[720px] text-left text-sm">
           <TableHeader cellPadding="px-4" columns={[{ label: "Email" }, { label: "Role" }, { label: "Tier" }, { label: "Credits", numeric: true }, { label: "Spend", numeric: true }, { label: "Keys", numeric: true }, { label: "Joined" }, { label: "Actions", hidden: true }]} />
           <tbody className="divide-y divide-slate-100">
+            {list.length === 0 && (
+              <tr>
+                <td colSpan={8} className="px-4 py-6 text-sm text-slate-600">
+                  {users.isError
+                    ? `Could not load users: ${users.error.message}`
+                    : users.isPending
+                      ? "Loading…"
+                      : search
+                        ? `No user's email contains “${search}”.`
+                        : "No users yet."}
+                </td>
+              </tr>
+            )}
             {list.map((user) => (
               <tr key={user.id}>
                 <td className="px-4 py-3">{user.email}</td>
@@ -428,19 +441,19 @@ function PaymentsList() {
       ) : (
         <div className="overflow-x-auto">
           <table className="w-full text-left text-sm">
-            <TableHeader columns={[{ label: "Reference" }, { label: "User" }, { label: "Credits", numeric: true }, { label: "Amount", numeric: true }, { label: "Status" }, { label: "Started" }, { label: "Paid" }]} />
+            <TableHeader cellPadding="px-4" columns={[{ label: "Reference" }, { label: "User" }, { label: "Credits", numeric: true }, { label: "Amount", numeric: true }, { label: "Status" }, { label: "Started" }, { label: "Paid" }]} />
             <tbody className="divide-y divide-slate-100">
               {payments.data.map((payment) => (
                 <tr key={payment.reference}>
-                  <td className="px-6 py-3 font-mono text-xs">{payment.reference}</td>
-                  <td className="px-6 py-3">{payment.email ?? ""}</td>
-                  <td className="px-6 py-3 text-right tabular-nums">{formatNumber(payment.credits)}</td>
-                  <td className="whitespace-nowrap px-6 py-3 text-right tabular-nums">
+                  <td className="px-4 py-3 font-mono text-xs">{payment.reference}</td>
+                  <td className="px-4 py-3">{payment.email ?? ""}</td>
+                  <td className="px-4 py-3 text-right tabular-nums">{formatNumber(payment.credits)}</td>
+                  <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums">
                     {(payment.amount_subunits / 100).toFixed(2)} {payment.currency}
                   </td>
-                  <td className="px-6 py-3">{payment.status.replace("_", " ")}</td>
-                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{formatDateTime(payment.created_at)}</td>
-                  <td className="whitespace-nowrap px-6 py-3 text-slate-500">{payment.paid_at ? formatDateTime(payment.paid_at) : "—"}</td>
+                  <td className="px-4 py-3">{payment.status.replace("_", " ")}</td>
+                  <td className="whitespace-nowrap px-4 py-3 text-slate-500">{formatDateTime(payment.created_at)}</td>
+                  <td className="whitespace-nowrap px-4 py-3 text-slate-500">{payment.paid_at ? formatDateTime(payment.paid_at) : "—"}</td>
                 </tr>
               ))}
             </tbody>
