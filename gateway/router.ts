@@ -139,6 +139,8 @@ export class Router {
   /** Deployments that can cool down (those of a group with others), by id. */
   private readonly coolable = new Map<string, Deployment>();
   private readonly cooldownListeners: ((deploymentId: string, ms: number) => void)[] = [];
+  /** Whether the strategy keeps deployments under their own rpm/tpm (LiteLLM: usage- and cost-based routing). */
+  private readonly limitsDeployments: boolean;
 
   constructor(
     deployments: readonly Deployment[],
@@ -154,6 +156,8 @@ export class Router {
     for (const list of this.groups.values()) {
       if (list.length > 1) for (const deployment of list) this.coolable.set(deployment.id, deployment);
     }
+    const { strategy } = settings;
+    this.limitsDeployments = strategy === "usage-based-routing-v2" || strategy === "usage-based-routing" || strategy === "cost-based-routing";
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.maxBackoffMs = options.maxBackoffMs ?? 8_000;
@@ -205,12 +209,6 @@ export class Router {
       done = true;
       this.inFlight.set(deployment.id, (this.inFlight.get(deployment.id) ?? 1) - 1);
     };
-  }
-
-  /** Whether the strategy keeps deployments under their own rpm/tpm (LiteLLM: usage- and cost-based routing). */
-  private get limitsDeployments(): boolean {
-    const { strategy } = this.settings;
-    return strategy === "usage-based-routing-v2" || strategy === "usage-based-routing" || strategy === "cost-based-routing";
   }
 
   /** The deployment's requests and tokens in the current UTC minute (LiteLLM's window for these strategies). */
