@@ -58,8 +58,8 @@ export function startSharing(options: SharingOptions): Admitter {
       admitter.setSpend(account);
     },
   });
-  connection.subscriber.on("message", (from: string, text: string) => {
-    if (from !== channel) return;
+  connection.subscriber.on("message", (channelName: string, text: string) => {
+    if (channelName !== channel) return;
     const message = parsed(changeMessage, text);
     if (message && message.from !== instanceId) directory.evict(message);
   });
@@ -114,8 +114,8 @@ function shareCooldowns(connection: RedisConnection, router: Router, prefix: str
       .exec()
       .catch(() => undefined);
   });
-  connection.subscriber.on("message", (from: string, text: string) => {
-    if (from !== channel) return;
+  connection.subscriber.on("message", (channelName: string, text: string) => {
+    if (channelName !== channel) return;
     const message = parsed(cooldownMessage, text);
     if (message && message.from !== instanceId) router.coolDown(message.id, message.ms);
   });
