@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { formatDateTime, formatMicros, formatRelative } from "./format";
+import { formatDateTime, formatMicros, formatMoney, formatRelative } from "./format";
 
 describe("formatRelative", () => {
   const now = Date.parse("2026-11-24T12:00:00Z");
@@ -29,6 +29,18 @@ describe("formatRelative", () => {
 describe("formatDateTime", () => {
   it("is the minute in UTC, labelled as such", () => {
     expect(formatDateTime("2026-11-24T05:52:31.123Z")).toBe("2026-11-24 05:52 UTC");
+  });
+});
+
+describe("formatMoney", () => {
+  it("shows subunits in the currency's own notation, with thousands separators and two decimals", () => {
+    expect(formatMoney(1_000, "USD")).toBe("$10.00");
+    expect(formatMoney(123_456_789, "NGN")).toBe("NGN\u00a01,234,567.89"); // a no-break space: code and amount never wrap apart
+    expect(formatMoney(5, "ZAR")).toBe("ZAR\u00a00.05");
+  });
+
+  it("a refund's negative amount keeps its sign", () => {
+    expect(formatMoney(-250, "USD")).toBe("-$2.50");
   });
 });
 

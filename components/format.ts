@@ -3,6 +3,26 @@ export const formatNumber = (value: number) => value.toLocaleString("en-US");
 /** Cents (= credits) as dollars. */
 export const formatCents = (cents: number) => `${cents < 0 ? "-" : ""}$${(Math.abs(cents) / 100).toFixed(2)}`;
 
+/**
+ * A payment amount in its currency's subunit (kobo, cents: Paystack's unit, a hundredth for
+ * every currency it takes) as the buyer sees it at checkout: "$10.00", "NGN 5,000.00". One
+ * formatter, so the price in the buy dialog, the checkout and the admin's tables read alike.
+ */
+export function formatMoney(subunits: number, currency: string): string {
+  return moneyFormat(currency).format(subunits / 100);
+}
+
+const moneyFormats = new Map<string, Intl.NumberFormat>();
+
+function moneyFormat(currency: string): Intl.NumberFormat {
+  let format = moneyFormats.get(currency);
+  if (!format) {
+    format = new Intl.NumberFormat("en-US", { style: "currency", currency, minimumFractionDigits: 2, maximumFractionDigits: 2 });
+    moneyFormats.set(currency, format);
+  }
+  return format;
+}
+
 /** Millionths of a dollar, with more precision for small amounts. */
 export function formatMicros(micros: number): string {
   const dollars = Math.abs(micros) / 1_000_000;

@@ -5,7 +5,7 @@ import { useId, useState, type FormEvent } from "react";
 import { api, RequestError } from "../api";
 import { useHealth } from "../dashboard/gateway-status";
 import { Dialog } from "../dialog";
-import { formatCents, formatDateTime, formatNumber, formatRelative } from "../format";
+import { formatCents, formatDateTime, formatMoney, formatNumber, formatRelative } from "../format";
 import { RelativeTime } from "../relative-time";
 import { TableHeader } from "../table-header";
 
@@ -384,7 +384,7 @@ function PaymentsReview() {
               <span className="font-mono">{payment.reference}</span>
               <span>{payment.email ?? ""}</span>
               <span className="tabular-nums">
-                {formatNumber(payment.credits)} credits · {(payment.amount_subunits / 100).toFixed(2)} {payment.currency}
+                {formatNumber(payment.credits)} credits · {formatMoney(payment.amount_subunits, payment.currency)}
               </span>
               <span className="text-slate-500">{formatDateTime(payment.created_at)}</span>
               {payment.review_reason && <span className="basis-full text-amber-800">{payment.review_reason}</span>}
@@ -449,7 +449,7 @@ function PaymentsList() {
                   <td className="px-4 py-3">{payment.email ?? ""}</td>
                   <td className="px-4 py-3 text-right tabular-nums">{formatNumber(payment.credits)}</td>
                   <td className="whitespace-nowrap px-4 py-3 text-right tabular-nums">
-                    {(payment.amount_subunits / 100).toFixed(2)} {payment.currency}
+                    {formatMoney(payment.amount_subunits, payment.currency)}
                   </td>
                   <td className="px-4 py-3">{payment.status.replace("_", " ")}</td>
                   <td className="whitespace-nowrap px-4 py-3 text-slate-500">{formatDateTime(payment.created_at)}</td>

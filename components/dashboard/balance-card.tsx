@@ -4,7 +4,7 @@ import { useMutation } from "@tanstack/react-query";
 import { useId, useState, type FormEvent } from "react";
 import { api, RequestError } from "../api";
 import { Dialog, DialogActions } from "../dialog";
-import { formatCents, formatNumber } from "../format";
+import { formatCents, formatMoney, formatNumber } from "../format";
 import { creditUse } from "./balance";
 
 /** What credits cost, as the server is configured (lib/payments/pricing.ts). */
@@ -69,7 +69,7 @@ export function BalanceCard({ balance, spent, pricing }: { balance: number; spen
 function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: () => void }) {
   const id = useId();
   const { packs, minCredits, maxCredits } = pricing;
-  const price = (credits: number) => `${((credits * pricing.pricePerCreditSubunits) / 100).toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })} ${pricing.currency}`;
+  const price = (credits: number) => formatMoney(credits * pricing.pricePerCreditSubunits, pricing.currency);
   const [choice, setChoice] = useState<string>(String(packs.includes(1_000) ? 1_000 : (packs[0] ?? "custom")));
   const [custom, setCustom] = useState("");
   const [fieldError, setFieldError] = useState<string | null>(null);

@@ -1,5 +1,6 @@
 import type { Metadata } from "next";
 import { notFound } from "next/navigation";
+import { formatMoney } from "@/components/format";
 import { appPaymentServices } from "@/lib/payments/services";
 import { simulatorByAccessCode } from "@/lib/payments/simulator";
 
@@ -12,7 +13,7 @@ export default async function SimulatorCheckoutPage({ params }: { params: Promis
   if (!appPaymentServices()?.simulator) notFound();
   const transaction = simulatorByAccessCode(accessCode);
   if (!transaction) notFound();
-  const amount = new Intl.NumberFormat("en-US", { style: "currency", currency: transaction.currency }).format(transaction.amount / 100);
+  const amount = formatMoney(transaction.amount, transaction.currency);
 
   return (
     <main className="mx-auto max-w-md px-4 py-16">
