@@ -6,6 +6,7 @@ import { api, RequestError } from "../api";
 import { Dialog } from "../dialog";
 import { formatBudgetDuration, formatCents, formatDate, formatNumber } from "../format";
 import { RelativeTime } from "../relative-time";
+import { keyBadge, type KeyBadge } from "./key-labels";
 import { KeyForm, type FieldErrors, type KeyFormValues } from "./key-form";
 import { SecretReveal } from "./secret-reveal";
 import type { ApiKey } from "./types";
@@ -53,11 +54,21 @@ function SyncState({ apiKey }: { apiKey: ApiKey }) {
   );
 }
 
-const statusStyles: Record<ApiKey["status"], string> = {
-  active: "bg-emerald-50 text-emerald-700 ring-emerald-600/20",
+const badgeStyles: Record<KeyBadge["tone"], string> = {
+  live: "bg-emerald-50 text-emerald-700 ring-emerald-600/20",
+  waiting: "bg-amber-50 text-amber-800 ring-amber-600/20",
   exhausted: "bg-amber-50 text-amber-800 ring-amber-600/20",
   revoked: "bg-slate-100 text-slate-600 ring-slate-500/20",
 };
+
+function StatusBadge({ apiKey }: { apiKey: ApiKey }) {
+  const badge = keyBadge(apiKey);
+  return (
+    <span data-testid="key-status" className={`rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${badgeStyles[badge.tone]}`}>
+      {badge.label}
+    </span>
+  );
+}
 
 function BudgetBar({ apiKey }: { apiKey: ApiKey }) {
   if (apiKey.max_budget === null) {
@@ -176,7 +187,7 @@ export function KeysPanel({ initialKeys, models, gatewayUrl }: { initialKeys: Ap
               <div className="min-w-0">
                 <p className="flex flex-wrap items-center gap-2 font-medium">
                   <span className="truncate">{key.alias ?? "Unnamed key"}</span>
-                  <span className={`rounded-full px-2 py-0.5 text-xs font-medium ring-1 ring-inset ${statusStyles[key.status]}`}>{key.status}</span>
+                  <StatusBadge apiKey={key} />
                 </p>
                 <p className="font-mono text-sm text-slate-500">{key.key}</p>
                 <p className="text-xs text-slate-500">Created {formatDate(key.created_at)}</p>

@@ -6,6 +6,7 @@ import { useId, useState } from "react";
 import { api } from "../api";
 import { downloadCsv, toCsv } from "../csv";
 import { formatMicros, formatNumber, formatRelative } from "../format";
+import { keyOptionLabel } from "./key-labels";
 import type { ApiKey, Payment, UsageReport } from "./types";
 
 function ChartsSkeleton() {
@@ -107,7 +108,7 @@ export function UsagePanel({ keys }: { keys: ApiKey[] }) {
               <option value="">All keys</option>
               {keys.map((key) => (
                 <option key={key.id} value={key.id}>
-                  {key.alias ?? key.key}
+                  {keyOptionLabel(key)}
                 </option>
               ))}
             </select>
