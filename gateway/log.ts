@@ -10,3 +10,14 @@ export type Logger = pino.Logger;
 export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
   return pino({ name: "gateway", level, redact: { paths: redactedPaths, censor: redactCensor } }, destination);
 }
+
+/**
+ * The logger for the one line per request (request-log.ts), without redaction. That line's
+ * fields are a fixed set built there (ids, method, the path without its query, status,
+ * duration), none of which can hold a secret, while redaction's wildcard paths cost more than
+ * the rest of the line: with them, the gateway's CPU per request at 50 connections rose from 92
+ * to 163 µs at `LOG_LEVEL=info`; without them, to 127 µs.
+ */
+export function requestLineLogger(log: Logger): Logger {
+  return log.child({}, { redact: { paths: [] } });
+}

@@ -9,6 +9,7 @@ import type { Gateway } from "./context";
 import { GatewayError, internalError, sendError } from "./errors";
 import { parseJsonObject, pathOf, queryOf, readBody, sendJson } from "./http";
 import { handleLlmRequest } from "./llm";
+import { requestLineLogger } from "./log";
 import { MessagesDialect } from "./messages";
 import { handleCountTokens } from "./messages/count-tokens";
 import type { LlmRoute } from "./providers/types";
@@ -181,8 +182,9 @@ async function dispatch(gateway: Gateway, kind: ListenerKind, req: IncomingMessa
 }
 
 export function createListener(gateway: Gateway, kind: ListenerKind): Server {
+  const requestLines = requestLineLogger(gateway.log);
   const server = createServer({ keepAliveTimeout: 65_000 }, (req, res) => {
-    beginRequest(gateway.log, req, res);
+    beginRequest(requestLines, req, res);
     dispatch(gateway, kind, req, res).catch((err: unknown) => {
       if (err instanceof GatewayError) {
         sendError(res, err);

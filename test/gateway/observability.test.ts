@@ -199,6 +199,11 @@ describe("gateway request ids and logs", () => {
   });
 
   it("prints no key secret, master key or upstream key in its output", async () => {
+    // A key in a query string: the request's line (written without redaction) has the path only.
+    const requestId = `key-in-query-${Date.now()}`;
+    const info = await fetch(`${gateway.adminUrl}/key/info?key=${secret}`, { headers: { authorization: `Bearer ${masterKey}`, "x-request-id": requestId } });
+    expect(info.status).toBe(200);
+    await waitFor(() => (logLines().some((line) => line.requestId === requestId && line.path === "/key/info") ? true : undefined), 10_000, "the key/info line");
     const output = gateway.output();
     expect(output.length).toBeGreaterThan(0);
     for (const value of [secret, secret.slice(3), masterKey, upstreamKey]) expect(output).not.toContain(value);
