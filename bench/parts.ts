@@ -153,7 +153,8 @@ export function benchGatewayEnv(databaseUrl: string, configPath: string, gateway
     GATEWAY_PORT: String(gatewayPort),
     GATEWAY_ADMIN_PORT: String(adminPort),
     GATEWAY_HOST: "127.0.0.1",
-    LOG_LEVEL: "warn",
+    // The default level (one line per request), so the figures are what `npm run gateway` gives.
+    LOG_LEVEL: process.env.BENCH_LOG_LEVEL ?? "info",
     // Under a prefix of this run, so runs never share counters.
     ...(process.env.BENCH_REDIS_URL ? { REDIS_URL: process.env.BENCH_REDIS_URL, REDIS_KEY_PREFIX: `creditgate-bench-${process.pid}:` } : {}),
   };

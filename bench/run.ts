@@ -1,5 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { closeSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import autocannon from "autocannon";
 import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
 import {
@@ -41,11 +43,15 @@ const rounds = Math.max(1, Number.parseInt(process.env.BENCH_ROUNDS ?? "", 10) |
 // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
 const gatewayNodeArgs = nodeArgs(process.env.BENCH_GATEWAY_NODE_ARGS);
 
-function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string[]): ChildProcess {
+// The gateway logs at its default level, one line per request, into a file, as a production
+// gateway's stdout goes to a file or a log collector (a pipe nobody read would stall it).
+const gatewayLogPath = path.join(tmpdir(), `gateway-bench-${process.pid}.log`);
+
+function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string[], stdout: number): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, file], {
     cwd: root,
     env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "inherit"],
+    stdio: ["ignore", stdout, "inherit"],
   });
 }
 
@@ -156,10 +162,12 @@ async function main(): Promise<void> {
     const adminPort = await freePort();
     // The bundle, as `npm run gateway` runs it; BENCH_GATEWAY_SOURCE=1 runs the TypeScript under tsx.
     const gatewayEnvironment = benchGatewayEnv(databaseUrl, configPath, gatewayPort, adminPort);
+    const gatewayLog = openSync(gatewayLogPath, "w");
     const gatewayProcess =
       process.env.BENCH_GATEWAY_SOURCE === "1"
-        ? spawnPart("gateway/main.ts", gatewayEnvironment, gatewayNodeArgs)
-        : spawnBundle(await buildGateway(), gatewayEnvironment, [...gatewayNodeFlags, ...gatewayNodeArgs]);
+        ? spawnBundle(path.join(root, "gateway/main.ts"), gatewayEnvironment, ["--import", "tsx", ...gatewayNodeArgs], gatewayLog)
+        : spawnBundle(await buildGateway(), gatewayEnvironment, [...gatewayNodeFlags, ...gatewayNodeArgs], gatewayLog);
+    closeSync(gatewayLog);
     children.push(gatewayProcess);
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await waitUntilAlive(`${gatewayUrl}/health/liveliness`, gatewayProcess);
@@ -196,6 +204,7 @@ async function main(): Promise<void> {
     };
 
     console.log(`limits and budgets: ${process.env.BENCH_REDIS_URL ? "shared through Redis (BENCH_REDIS_URL)" : "in the gateway's memory"}`);
+    console.log(`gateway log level: ${gatewayEnvironment.LOG_LEVEL ?? ""} (BENCH_LOG_LEVEL), its output in ${gatewayLogPath}`);
 
     // The anthropic paths: the same request translated to Anthropic's Messages API, the same
     // upstream reached directly in Anthropic's format, and /v1/messages passed through.
@@ -337,6 +346,9 @@ async function main(): Promise<void> {
   } finally {
     await stopAll(children);
     await dropDatabase();
+    const logged = statSync(gatewayLogPath, { throwIfNoEntry: false });
+    if (logged) console.log(`gateway log: ${fmt(logged.size / 1_048_576, 0)} MB written (removed)`);
+    rmSync(gatewayLogPath, { force: true });
   }
 }
 
