@@ -7,8 +7,21 @@ export type Logger = pino.Logger;
  * JSON logs on stdout. The redaction paths are a second line of defence: no code path logs a
  * key, but a header object or request body passed by mistake must not print one either.
  */
-export function createLogger(level: string, destination?: pino.DestinationStream): Logger {
+export function createLogger(level: string, destination: pino.DestinationStream = bufferedStdout()): Logger {
   return pino({ name: "gateway", level, redact: { paths: redactedPaths, censor: redactCensor } }, destination);
+}
+
+/**
+ * stdout, written in blocks of about 4 kB instead of one write per line: at one connection the
+ * write for each request's line added ~28 µs to the next request (273 against 245 µs added at
+ * the median). A quiet gateway's lines still appear within `flushMs`. The writes are synchronous
+ * (no thread, no lines held by a slow one); what is buffered is written when the process exits,
+ * by `process.exit`, the end of the event loop or an uncaught exception (not by SIGKILL).
+ */
+export function bufferedStdout(flushMs = 250): pino.DestinationStream {
+  const destination = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: flushMs });
+  process.once("exit", () => destination.flushSync());
+  return destination;
 }
 
 /**

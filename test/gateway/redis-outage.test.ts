@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { nanosPerDollar } from "../../gateway/spend";
-import { startGateway, waitFor } from "./support/gateway";
+import { startGateway, waitFor, type RunningGateway } from "./support/gateway";
 import { redisServerInstalled, startInstances, startOwnRedis, waitForSharing, type Instances, type OwnRedis } from "./support/instances";
 import { chatCost, testConfig, upstreamKey } from "./support/upstream";
 
@@ -57,16 +57,15 @@ describe.skipIf(!installed)("when Redis stops and comes back", () => {
     // again (README, "Not yet"); this test checks the designed path.
     for (const instance of cluster.gateways) expect((await cluster.keyInfo(instance, during.key)).status).toBe(200);
     expect(await successes(during.key, 12)).toBe(6);
-    for (const instance of cluster.gateways) {
-      const warnings = instance.output().split("\n").filter((line) => line.includes("Redis unreachable"));
-      expect(warnings).toHaveLength(1);
-    }
+    for (const instance of cluster.gateways) expect(await unreachableWarnings(instance)).toHaveLength(1);
 
     await redis.start();
     await waitForSharing(cluster.gateways, "connected");
     const after = await cluster.newKey({ rpm_limit: 3 });
     expect(await successes(after.key, 8)).toBe(3);
-    for (const instance of cluster.gateways) expect(instance.output()).toContain("Redis reachable again");
+    for (const instance of cluster.gateways) {
+      await waitFor(() => (instance.output().includes("Redis reachable again") ? true : undefined), 5_000, "the reachable-again line");
+    }
     // The spend both instances recorded without Redis was added to the shared total on return.
     await waitFor(
       async () => {
@@ -91,7 +90,7 @@ describe.skipIf(!installed)("when Redis stops and comes back", () => {
       await waitForSharing([alone], "unavailable");
       const { key } = await cluster.newKey({ rpm_limit: 5 });
       expect((await cluster.chat(alone, key)).status).toBe(200);
-      expect(alone.output().split("\n").filter((line) => line.includes("Redis unreachable"))).toHaveLength(1);
+      expect(await unreachableWarnings(alone)).toHaveLength(1);
       await late.start();
       await waitForSharing([alone], "connected");
       expect((await cluster.chat(alone, key)).status).toBe(200);
@@ -102,10 +101,21 @@ describe.skipIf(!installed)("when Redis stops and comes back", () => {
     }
   });
 
-  it("no log line carries the Redis password", () => {
+  it("no log line carries the Redis password", async () => {
+    // Log lines reach stdout within the logger's flush interval (250 ms).
+    await new Promise((resolve) => setTimeout(resolve, 500));
     for (const instance of cluster.gateways) {
       expect(instance.output()).toContain("***");
       expect(instance.output()).not.toContain(password);
     }
   });
 });
+
+/** The "Redis unreachable" lines of an instance, once its logger has written them (within 250 ms). */
+async function unreachableWarnings(instance: RunningGateway): Promise<string[]> {
+  const lines = () => instance.output().split("\n").filter((line) => line.includes("Redis unreachable"));
+  await waitFor(() => (lines().length > 0 ? true : undefined), 5_000, "the Redis unreachable line");
+  // A second warning would have been written by now too.
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  return lines();
+}
