@@ -19,7 +19,7 @@ export function beginRequest(log: Logger, req: IncomingMessage, res: ServerRespo
   const started = performance.now();
   const requestId = sanitizeRequestId(headerValue(req.headers["x-request-id"])) ?? randomUUID();
   setRequestId(res, requestId);
-  // Above info (the benchmark runs at warn) no line would be written: skip the listener too.
+  // Above info (LOG_LEVEL=warn) no line would be written: skip the listener too.
   if (!log.isLevelEnabled("info")) return;
   res.once("close", () => {
     const path = pathOf(req.url ?? "/");
