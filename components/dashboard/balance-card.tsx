@@ -73,6 +73,9 @@ function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: (
   const [choice, setChoice] = useState<string>(String(packs.includes(1_000) ? 1_000 : (packs[0] ?? "custom")));
   const [custom, setCustom] = useState("");
   const [fieldError, setFieldError] = useState<string | null>(null);
+  const customText = custom.trim().replace(/,/g, "");
+  // The typed amount, once it is a whole number in range, so its price shows as it is typed.
+  const customCredits = /^\d+$/.test(customText) && Number(customText) >= minCredits && Number(customText) <= maxCredits ? Number(customText) : null;
   const initialize = useMutation({
     mutationFn: (credits: number) => api<{ reference: string; authorization_url: string }>("/api/payments/initialize", { method: "POST", body: { credits } }),
     onSuccess: (payment) => window.location.assign(payment.authorization_url),
@@ -86,9 +89,8 @@ function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: (
     event.preventDefault();
     let credits = Number(choice);
     if (choice === "custom") {
-      const text = custom.trim().replace(/,/g, "");
-      if (!/^\d+$/.test(text)) return setFieldError("Enter a whole number of credits");
-      credits = Number(text);
+      if (!/^\d+$/.test(customText)) return setFieldError("Enter a whole number of credits");
+      credits = Number(customText);
       if (credits < minCredits) return setFieldError(`Buy at least ${formatNumber(minCredits)} credits`);
       if (credits > maxCredits) return setFieldError(`Buy at most ${formatNumber(maxCredits)} credits at once`);
     }
@@ -114,7 +116,7 @@ function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: (
                 <span className="font-semibold tabular-nums">{formatNumber(pack)} credits</span>
               </span>
               <span className="ml-6 text-sm text-slate-500">
-                {price(pack)} · {formatCents(pack)} of budget
+                {price(pack)}, adds {formatCents(pack)} of budget
               </span>
             </label>
           ))}
@@ -141,6 +143,7 @@ function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: (
           />
           <p id={`${id}-credits-hint`} className="mt-1 text-xs text-slate-500">
             {formatNumber(minCredits)} to {formatNumber(maxCredits)}.
+            {customCredits !== null && ` ${formatNumber(customCredits)} credits cost ${price(customCredits)}, adding ${formatCents(customCredits)} of budget.`}
           </p>
           {fieldError && (
             <p id={`${id}-credits-error`} className="mt-1 text-sm text-rose-700">
