@@ -248,6 +248,42 @@ router_settings: { routing_strategy: ${strategy} }
     expect(router.pick("g")?.id).toBe("b");
   });
 
+  it("minute usage shared between instances: what this one counted is reported once, and its view becomes every instance's total plus what it counted since", () => {
+    const settings = limited("usage-based-routing-v2", "rpm: 3", "rpm: 100");
+    let now = Date.UTC(2026, 10, 24, 12, 0, 10);
+    const minute = Math.floor(now / 60_000);
+    const router = new Router(settings.deployments, settings.router, providers, { now: () => now, random: () => 0 });
+    const [a, b] = settings.deployments;
+    if (!a || !b) throw new Error("no deployments");
+    expect(router.limitedDeployments).toEqual(["a", "b"]);
+    router.recordTokens(b, 1000);
+    router.recordTokens(a, 20);
+    const taken = () => router.takeUsage().sort((x, y) => x.deploymentId.localeCompare(y.deploymentId));
+    expect(taken()).toEqual([
+      { deploymentId: "a", minute, requests: 0, tokens: 20 },
+      { deploymentId: "b", minute, requests: 0, tokens: 1000 },
+    ]);
+    expect(taken()).toEqual([]);
+    expect(router.pick("g")?.id).toBe("a");
+    // Counted after the take, then every instance's total for "a": 3 requests, its rpm.
+    router.recordTokens(a, 5);
+    router.adoptUsage({ deploymentId: "a", minute, requests: 3, tokens: 40 });
+    expect(router.pick("g")?.id).toBe("b");
+    expect(taken()).toEqual([{ deploymentId: "a", minute, requests: 0, tokens: 5 }]);
+    // Counts a failed sync gives back are reported again.
+    router.giveBackUsage([{ deploymentId: "a", minute, requests: 0, tokens: 5 }]);
+    expect(taken()).toEqual([{ deploymentId: "a", minute, requests: 0, tokens: 5 }]);
+    // A new minute: the old one's totals are not adopted, and "a" takes requests again.
+    now += 60_000;
+    router.adoptUsage({ deploymentId: "a", minute, requests: 3, tokens: 40 });
+    expect(router.pick("g")?.id).toBe("a");
+  });
+
+  it("under other strategies no deployment's usage is shared", () => {
+    const settings = limited("simple-shuffle", "rpm: 3", "rpm: 100");
+    expect(new Router(settings.deployments, settings.router, providers).limitedDeployments).toEqual([]);
+  });
+
   it("cost-based-routing sends requests to the cheapest deployment until it has used its rpm, then to the next", async () => {
     const settings = limited("cost-based-routing", "rpm: 5", "rpm: 2");
     const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });

@@ -106,6 +106,23 @@ export function weightedPick<T extends { weight: number }>(
   return list[list.length - 1];
 }
 
+interface MinuteUsage {
+  minute: number;
+  requests: number;
+  tokens: number;
+  /** Counted here and not yet taken to be shared with other instances. */
+  unsharedRequests: number;
+  unsharedTokens: number;
+}
+
+/** Requests and tokens a deployment used in one UTC minute (`minute` = ms since the epoch / 60,000). */
+export interface UsageCount {
+  deploymentId: string;
+  minute: number;
+  requests: number;
+  tokens: number;
+}
+
 interface DeploymentState {
   windowStart: number;
   fails: number;
@@ -134,13 +151,18 @@ export class Router {
   private readonly inFlight = new Map<string, number>();
   /** latency-based-routing: a moving average of each deployment's answer time, in ms. */
   private readonly latencyMs = new Map<string, number>();
-  /** usage- and cost-based routing: each deployment's requests and tokens in the current minute. */
-  private readonly usage = new Map<string, { minute: number; requests: number; tokens: number }>();
+  /**
+   * usage- and cost-based routing: each deployment's requests and tokens in the current minute,
+   * and how many of them this instance counted since it last shared them (see `takeUsage`).
+   */
+  private readonly usage = new Map<string, MinuteUsage>();
   /** Deployments that can cool down (those of a group with others), by id. */
   private readonly coolable = new Map<string, Deployment>();
   private readonly cooldownListeners: ((deploymentId: string, ms: number) => void)[] = [];
   /** Whether the strategy keeps deployments under their own rpm/tpm (LiteLLM: usage- and cost-based routing). */
   private readonly limitsDeployments: boolean;
+  /** Under such a strategy, the ids of the deployments with an rpm or tpm. */
+  private readonly limited = new Set<string>();
 
   constructor(
     deployments: readonly Deployment[],
@@ -158,6 +180,11 @@ export class Router {
     }
     const { strategy } = settings;
     this.limitsDeployments = strategy === "usage-based-routing-v2" || strategy === "usage-based-routing" || strategy === "cost-based-routing";
+    if (this.limitsDeployments) {
+      for (const deployment of deployments) {
+        if (deployment.rpmLimit !== undefined || deployment.tpmLimit !== undefined) this.limited.add(deployment.id);
+      }
+    }
     this.now = options.now ?? Date.now;
     this.random = options.random ?? Math.random;
     this.maxBackoffMs = options.maxBackoffMs ?? 8_000;
@@ -212,15 +239,76 @@ export class Router {
   }
 
   /** The deployment's requests and tokens in the current UTC minute (LiteLLM's window for these strategies). */
-  private minuteUsage(deployment: Deployment, now: number): { minute: number; requests: number; tokens: number } {
-    const minute = Math.floor(now / 60_000);
-    let usage = this.usage.get(deployment.id);
+  private minuteUsage(deployment: Deployment, now: number): MinuteUsage {
+    return this.usageOf(deployment.id, Math.floor(now / 60_000));
+  }
+
+  private usageOf(deploymentId: string, minute: number): MinuteUsage {
+    let usage = this.usage.get(deploymentId);
     if (!usage || usage.minute !== minute) {
-      usage = { minute, requests: 0, tokens: 0 };
-      this.usage.set(deployment.id, usage);
+      usage = { minute, requests: 0, tokens: 0, unsharedRequests: 0, unsharedTokens: 0 };
+      this.usage.set(deploymentId, usage);
     }
     return usage;
   }
+
+  private countUsage(deployment: Deployment, requests: number, tokens: number): void {
+    if (!this.limitsDeployments) return;
+    const usage = this.minuteUsage(deployment, this.now());
+    usage.requests += requests;
+    usage.tokens += tokens;
+    usage.unsharedRequests += requests;
+    usage.unsharedTokens += tokens;
+  }
+
+  /**
+   * The deployments whose minute usage decides whether they take requests (usage- or cost-based
+   * routing, and an rpm or tpm of their own): what instances share so they keep each one under
+   * its limits together. Empty under any other strategy.
+   */
+  get limitedDeployments(): readonly string[] {
+    return [...this.limited];
+  }
+
+  /**
+   * The requests and tokens counted here this minute since the last call, per deployment; they
+   * are forgotten here as unshared. A minute that has ended is not reported: its count no longer
+   * matters. `giveBackUsage` returns them when they could not be shared.
+   */
+  takeUsage(): UsageCount[] {
+    const minute = Math.floor(this.now() / 60_000);
+    const taken: UsageCount[] = [];
+    for (const [deploymentId, usage] of this.usage) {
+      if (usage.minute !== minute || (usage.unsharedRequests === 0 && usage.unsharedTokens === 0)) continue;
+      taken.push({ deploymentId, minute, requests: usage.unsharedRequests, tokens: usage.unsharedTokens });
+      usage.unsharedRequests = 0;
+      usage.unsharedTokens = 0;
+    }
+    return taken;
+  }
+
+  giveBackUsage(counts: readonly UsageCount[]): void {
+    for (const count of counts) {
+      const usage = this.usage.get(count.deploymentId);
+      if (!usage || usage.minute !== count.minute) continue;
+      usage.unsharedRequests += count.requests;
+      usage.unsharedTokens += count.tokens;
+    }
+  }
+
+  /**
+   * Every instance's requests and tokens for a deployment in `minute`, as a shared store counted
+   * them: this instance's view becomes that total plus what it counted since it took its own
+   * counts to share. Ids this config does not have, and ended minutes, are ignored.
+   */
+  adoptUsage(total: UsageCount): void {
+    if (!this.limited.has(total.deploymentId)) return;
+    if (total.minute !== Math.floor(this.now() / 60_000)) return;
+    const usage = this.usageOf(total.deploymentId, total.minute);
+    usage.requests = total.requests + usage.unsharedRequests;
+    usage.tokens = total.tokens + usage.unsharedTokens;
+  }
+
 
   /** False once the deployment has used its `rpm` or `tpm` this minute, under the strategies that keep to them. */
   private underLimits(deployment: Deployment, now: number): boolean {
@@ -241,7 +329,7 @@ export class Router {
    * routing); llm.ts calls it once the request is settled, streams included.
    */
   recordTokens(deployment: Deployment, tokens: number): void {
-    if (this.limitsDeployments) this.minuteUsage(deployment, this.now()).tokens += tokens;
+    this.countUsage(deployment, 0, tokens);
   }
 
   /** Adds an answer time to the deployment's moving average (latency-based-routing only). */
@@ -481,7 +569,7 @@ export class Router {
     let handedOver = false;
     const started = performance.now();
     const finished = this.track(deployment);
-    if (this.limitsDeployments) this.minuteUsage(deployment, this.now()).requests += 1;
+    this.countUsage(deployment, 1, 0);
     try {
       const call = {
         deployment,

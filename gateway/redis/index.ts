@@ -35,7 +35,8 @@ export interface SharingOptions {
  * Chooses where limits and budgets are counted: in this process without REDIS_URL, in Redis
  * (shared by every instance) with it. With Redis, admin writes are also broadcast, so another
  * instance drops its cached key, user or team and reads the new row on its next request; so is
- * a deployment leaving the router's rotation, so the others stop sending to it too.
+ * a deployment leaving the router's rotation, so the others stop sending to it too, and (under
+ * usage- or cost-based routing) the deployments' minute usage, so their rpm/tpm hold for all.
  */
 export function startSharing(options: SharingOptions): Admitter {
   const { redisUrl, directory, local, log } = options;
@@ -73,6 +74,7 @@ export function startSharing(options: SharingOptions): Admitter {
   });
   connection.subscriber.subscribe(channel).catch(() => undefined);
   shareCooldowns(connection, options.router, options.prefix, instanceId, log);
+  const stopSharingUsage = shareUsage(connection, options.router, options.prefix, log);
   log.info({ redis: redactRedisUrl(redisUrl), prefix: options.prefix }, "rate limits and budgets are shared through Redis");
 
   return {
@@ -82,6 +84,7 @@ export function startSharing(options: SharingOptions): Admitter {
     admit: (request) => admitter.admit(request),
     settle: (admission, settlement) => admitter.settle(admission, settlement),
     async close() {
+      stopSharingUsage();
       await admitter.close();
       await connection.close();
     },
@@ -137,4 +140,60 @@ function shareCooldowns(connection: RedisConnection, router: Router, prefix: str
       if (ms > 0) router.coolDown(key.slice(keyPrefix.length), ms);
     }
   }
+}
+
+// How often an instance shares the deployments' minute usage it counted (usage-based routing).
+const usageSyncMs = 200;
+
+/**
+ * Deployments' minute usage, shared (usage- and cost-based routing, deployments with an rpm or
+ * tpm): every 200 ms each instance adds what it counted to `<prefix>usage:<id>:<minute>` and
+ * reads back every instance's total in the same transaction, so together the instances keep a
+ * deployment under its limits, passing them by at most what they send it between two syncs.
+ * Counts that could not be added are kept for the next sync. Returns a function that stops it.
+ */
+function shareUsage(connection: RedisConnection, router: Router, prefix: string, log: Logger): () => void {
+  const ids = router.limitedDeployments;
+  if (ids.length === 0) return () => {};
+  const keyOf = (id: string, minute: number) => `${prefix}usage:${id}:${minute}`;
+  let syncing = false;
+  const timer = setInterval(() => {
+    if (syncing || !connection.up) return;
+    syncing = true;
+    void sync().finally(() => {
+      syncing = false;
+    });
+  }, usageSyncMs);
+  timer.unref();
+
+  async function sync(): Promise<void> {
+    const minute = Math.floor(Date.now() / 60_000);
+    const counts = router.takeUsage();
+    const transaction = connection.client.multi();
+    for (const count of counts) {
+      const key = keyOf(count.deploymentId, count.minute);
+      // Two minutes: long enough for every instance to read the minute's total, then gone.
+      transaction.hincrby(key, "requests", count.requests).hincrby(key, "tokens", count.tokens).pexpire(key, 120_000);
+    }
+    for (const id of ids) transaction.hmget(keyOf(id, minute), "requests", "tokens");
+    let results: [Error | null, unknown][] | null;
+    try {
+      results = await transaction.exec();
+    } catch (err) {
+      results = null;
+      log.debug({ err }, "deployment usage not shared; will retry");
+    }
+    if (!results) {
+      router.giveBackUsage(counts);
+      return;
+    }
+    results.slice(counts.length * 3).forEach(([err, value], index) => {
+      const id = ids[index];
+      if (err || !id || !Array.isArray(value)) return;
+      const [requests, tokens] = value as (string | null)[];
+      router.adoptUsage({ deploymentId: id, minute, requests: Number(requests ?? 0), tokens: Number(tokens ?? 0) });
+    });
+  }
+
+  return () => clearInterval(timer);
 }

@@ -1,0 +1,54 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { defaultTestRedisUrl, redisAnswers, startInstances, type Instances } from "./support/instances";
+import { inputCostPerToken, outputCostPerToken } from "./support/upstream";
+
+/**
+ * usage-based-routing-v2 on two gateway processes sharing one Redis: a deployment's rpm holds
+ * for both together, not for each, because they share its minute usage.
+ */
+
+const redisUrl = defaultTestRedisUrl;
+
+const spreadGroup = (upstreamUrl: string) =>
+  [
+    ["small-a", "rpm: 2"],
+    ["large-b", "rpm: 1000"],
+  ]
+    .map(
+      ([upstream, limit]) => `
+  - model_name: spread
+    litellm_params: { model: openai/${upstream}, api_base: "${upstreamUrl}", api_key: os.environ/TEST_UPSTREAM_KEY, ${limit} }
+    model_info: { input_cost_per_token: ${inputCostPerToken}, output_cost_per_token: ${outputCostPerToken} }`,
+    )
+    .join("");
+
+const available = await redisAnswers(redisUrl);
+if (!available) console.warn(`[gateway] no Redis answers at ${redisUrl}: the shared routing tests are skipped`);
+
+describe.skipIf(!available)("usage-based routing on two instances sharing one Redis", () => {
+  let cluster: Instances;
+
+  beforeAll(async () => {
+    cluster = await startInstances({ redisUrl, models: spreadGroup, extra: "router_settings: { routing_strategy: usage-based-routing-v2 }" });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("a deployment that used its rpm through one instance gets no more requests through the other", async () => {
+    const [first, second] = cluster.gateways;
+    if (!first || !second) throw new Error("two gateways expected");
+    // The counts are per UTC minute: start early in one, so the test does not straddle two.
+    const secondOfMinute = new Date().getUTCSeconds();
+    if (secondOfMinute > 40) await new Promise((resolve) => setTimeout(resolve, (61 - secondOfMinute) * 1000));
+    const { key } = await cluster.newKey({});
+    const toSmall = () => cluster.upstream.requests.filter((request) => request.body.model === "small-a").length;
+    for (let call = 0; call < 30 && toSmall() < 2; call += 1) expect((await cluster.chat(first, key, "spread")).status).toBe(200);
+    expect(toSmall()).toBe(2);
+    // A few of the instances' 200 ms syncs.
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Without the shared usage, the second instance (which has sent small nothing) would draw it half the time.
+    for (let call = 0; call < 10; call += 1) expect((await cluster.chat(second, key, "spread")).status).toBe(200);
+    expect(toSmall()).toBe(2);
+  });
+});
