@@ -19,9 +19,23 @@ export function createLogger(level: string, destination: pino.DestinationStream 
  * by `process.exit`, the end of the event loop or an uncaught exception (not by SIGKILL).
  */
 export function bufferedStdout(flushMs = 250): pino.DestinationStream {
-  const destination = pino.destination({ dest: 1, sync: true, minLength: 4096, periodicFlush: flushMs });
-  process.once("exit", () => destination.flushSync());
-  return destination;
+  const stdout = pino.destination({ dest: 1, sync: true, minLength: 4096 });
+  // Flushed only after something was written: sonic-boom's own periodicFlush makes an empty
+  // write(2) every period on an idle gateway.
+  let written = false;
+  const timer = setInterval(() => {
+    if (!written) return;
+    written = false;
+    stdout.flush();
+  }, flushMs);
+  timer.unref();
+  process.once("exit", () => stdout.flushSync());
+  return {
+    write(line: string) {
+      written = true;
+      stdout.write(line);
+    },
+  };
 }
 
 /**
