@@ -1,6 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
 import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
@@ -43,9 +42,9 @@ const rounds = Math.max(1, Number.parseInt(process.env.BENCH_ROUNDS ?? "", 10) |
 // BENCH_GATEWAY_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the gateway under load.
 const gatewayNodeArgs = nodeArgs(process.env.BENCH_GATEWAY_NODE_ARGS);
 
-// The gateway logs at its default level, one line per request, into a file, as a production
-// gateway's stdout goes to a file or a log collector (a pipe nobody read would stall it).
-const gatewayLogPath = path.join(tmpdir(), `gateway-bench-${process.pid}.log`);
+// The gateway logs at its default level, one line per request, to /dev/null: it serializes and
+// writes every line as it would to a file or a log collector, without filling the disk with
+// ~100 MB a run (a pipe nobody read would stall it).
 
 function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string[], stdout: number): ChildProcess {
   return spawn(process.execPath, [...nodeArgs, file], {
@@ -162,7 +161,7 @@ async function main(): Promise<void> {
     const adminPort = await freePort();
     // The bundle, as `npm run gateway` runs it; BENCH_GATEWAY_SOURCE=1 runs the TypeScript under tsx.
     const gatewayEnvironment = benchGatewayEnv(databaseUrl, configPath, gatewayPort, adminPort);
-    const gatewayLog = openSync(gatewayLogPath, "w");
+    const gatewayLog = openSync("/dev/null", "w");
     const gatewayProcess =
       process.env.BENCH_GATEWAY_SOURCE === "1"
         ? spawnBundle(path.join(root, "gateway/main.ts"), gatewayEnvironment, ["--import", "tsx", ...gatewayNodeArgs], gatewayLog)
@@ -204,7 +203,7 @@ async function main(): Promise<void> {
     };
 
     console.log(`limits and budgets: ${process.env.BENCH_REDIS_URL ? "shared through Redis (BENCH_REDIS_URL)" : "in the gateway's memory"}`);
-    console.log(`gateway log level: ${gatewayEnvironment.LOG_LEVEL ?? ""} (BENCH_LOG_LEVEL), its output in ${gatewayLogPath}`);
+    console.log(`gateway log level: ${gatewayEnvironment.LOG_LEVEL ?? ""} (BENCH_LOG_LEVEL), its output to /dev/null`);
 
     // The anthropic paths: the same request translated to Anthropic's Messages API, the same
     // upstream reached directly in Anthropic's format, and /v1/messages passed through.
@@ -346,9 +345,6 @@ async function main(): Promise<void> {
   } finally {
     await stopAll(children);
     await dropDatabase();
-    const logged = statSync(gatewayLogPath, { throwIfNoEntry: false });
-    if (logged) console.log(`gateway log: ${fmt(logged.size / 1_048_576, 0)} MB written (removed)`);
-    rmSync(gatewayLogPath, { force: true });
   }
 }
 
