@@ -255,7 +255,7 @@ router_settings: { routing_strategy: ${strategy} }
     const router = new Router(settings.deployments, settings.router, providers, { now: () => now, random: () => 0 });
     const [a, b] = settings.deployments;
     if (!a || !b) throw new Error("no deployments");
-    expect(router.limitedDeployments).toEqual(["a", "b"]);
+    expect(router.usageSharedDeployments).toEqual(["a", "b"]);
     router.recordTokens(b, 1000);
     router.recordTokens(a, 20);
     const taken = () => router.takeUsage().sort((x, y) => x.deploymentId.localeCompare(y.deploymentId));
@@ -279,9 +279,14 @@ router_settings: { routing_strategy: ${strategy} }
     expect(router.pick("g")?.id).toBe("a");
   });
 
-  it("under other strategies no deployment's usage is shared", () => {
-    const settings = limited("simple-shuffle", "rpm: 3", "rpm: 100");
-    expect(new Router(settings.deployments, settings.router, providers).limitedDeployments).toEqual([]);
+  it("usage is shared for every deployment usage-based routing chooses between, for those with an rpm or tpm under cost-based routing, and for none otherwise", () => {
+    const shared = (strategy: string, a: string) => {
+      const settings = limited(strategy, a, "weight: 1");
+      return new Router(settings.deployments, settings.router, providers).usageSharedDeployments;
+    };
+    expect(shared("usage-based-routing-v2", "weight: 1")).toEqual(["a", "b"]);
+    expect(shared("cost-based-routing", "rpm: 3")).toEqual(["a"]);
+    expect(shared("simple-shuffle", "rpm: 3")).toEqual([]);
   });
 
   it("cost-based-routing sends requests to the cheapest deployment until it has used its rpm, then to the next", async () => {

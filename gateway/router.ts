@@ -161,8 +161,8 @@ export class Router {
   private readonly cooldownListeners: ((deploymentId: string, ms: number) => void)[] = [];
   /** Whether the strategy keeps deployments under their own rpm/tpm (LiteLLM: usage- and cost-based routing). */
   private readonly limitsDeployments: boolean;
-  /** Under such a strategy, the ids of the deployments with an rpm or tpm. */
-  private readonly limited = new Set<string>();
+  /** The deployments whose minute usage instances share (see `usageSharedDeployments`). */
+  private readonly usageShared = new Set<string>();
 
   constructor(
     deployments: readonly Deployment[],
@@ -181,8 +181,10 @@ export class Router {
     const { strategy } = settings;
     this.limitsDeployments = strategy === "usage-based-routing-v2" || strategy === "usage-based-routing" || strategy === "cost-based-routing";
     if (this.limitsDeployments) {
-      for (const deployment of deployments) {
-        if (deployment.rpmLimit !== undefined || deployment.tpmLimit !== undefined) this.limited.add(deployment.id);
+      // A group's only deployment is never chosen between (nor kept under its limits).
+      for (const deployment of this.coolable.values()) {
+        const limited = deployment.rpmLimit !== undefined || deployment.tpmLimit !== undefined;
+        if (strategy !== "cost-based-routing" || limited) this.usageShared.add(deployment.id);
       }
     }
     this.now = options.now ?? Date.now;
@@ -262,12 +264,13 @@ export class Router {
   }
 
   /**
-   * The deployments whose minute usage decides whether they take requests (usage- or cost-based
-   * routing, and an rpm or tpm of their own): what instances share so they keep each one under
-   * its limits together. Empty under any other strategy.
+   * The deployments whose minute usage decides where requests go, which instances share so they
+   * choose, and keep each deployment under its rpm/tpm, together: under usage-based routing every
+   * deployment of a group with others (the fewest tokens wins), under cost-based routing those
+   * with an rpm or tpm. Empty under any other strategy.
    */
-  get limitedDeployments(): readonly string[] {
-    return [...this.limited];
+  get usageSharedDeployments(): readonly string[] {
+    return [...this.usageShared];
   }
 
   /**
@@ -299,16 +302,15 @@ export class Router {
   /**
    * Every instance's requests and tokens for a deployment in `minute`, as a shared store counted
    * them: this instance's view becomes that total plus what it counted since it took its own
-   * counts to share. Ids this config does not have, and ended minutes, are ignored.
+   * counts to share. Other deployments' ids, and ended minutes, are ignored.
    */
   adoptUsage(total: UsageCount): void {
-    if (!this.limited.has(total.deploymentId)) return;
+    if (!this.usageShared.has(total.deploymentId)) return;
     if (total.minute !== Math.floor(this.now() / 60_000)) return;
     const usage = this.usageOf(total.deploymentId, total.minute);
     usage.requests = total.requests + usage.unsharedRequests;
     usage.tokens = total.tokens + usage.unsharedTokens;
   }
-
 
   /** False once the deployment has used its `rpm` or `tpm` this minute, under the strategies that keep to them. */
   private underLimits(deployment: Deployment, now: number): boolean {

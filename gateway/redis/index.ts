@@ -146,14 +146,15 @@ function shareCooldowns(connection: RedisConnection, router: Router, prefix: str
 const usageSyncMs = 200;
 
 /**
- * Deployments' minute usage, shared (usage- and cost-based routing, deployments with an rpm or
- * tpm): every 200 ms each instance adds what it counted to `<prefix>usage:<id>:<minute>` and
- * reads back every instance's total in the same transaction, so together the instances keep a
- * deployment under its limits, passing them by at most what they send it between two syncs.
+ * Deployments' minute usage, shared (usage- and cost-based routing; Router.usageSharedDeployments):
+ * every 200 ms each instance adds what it counted to `<prefix>usage:<id>:<minute>` and reads back
+ * every instance's total in the same transaction, so together the instances choose by the same
+ * counts and keep a deployment under its limits, passing them by at most what they send it
+ * between two syncs.
  * Counts that could not be added are kept for the next sync. Returns a function that stops it.
  */
 function shareUsage(connection: RedisConnection, router: Router, prefix: string, log: Logger): () => void {
-  const ids = router.limitedDeployments;
+  const ids = router.usageSharedDeployments;
   if (ids.length === 0) return () => {};
   const keyOf = (id: string, minute: number) => `${prefix}usage:${id}:${minute}`;
   let syncing = false;
