@@ -74,8 +74,9 @@ function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: (
   const [custom, setCustom] = useState("");
   const [fieldError, setFieldError] = useState<string | null>(null);
   const customText = custom.trim().replace(/,/g, "");
-  // The typed amount, once it is a whole number in range, so its price shows as it is typed.
-  const customCredits = /^\d+$/.test(customText) && Number(customText) >= minCredits && Number(customText) <= maxCredits ? Number(customText) : null;
+  const customNumber = /^\d+$/.test(customText) ? Number(customText) : null;
+  // The typed amount once it is in range, so its price shows as it is typed.
+  const customCredits = customNumber !== null && customNumber >= minCredits && customNumber <= maxCredits ? customNumber : null;
   const initialize = useMutation({
     mutationFn: (credits: number) => api<{ reference: string; authorization_url: string }>("/api/payments/initialize", { method: "POST", body: { credits } }),
     onSuccess: (payment) => window.location.assign(payment.authorization_url),
@@ -89,8 +90,8 @@ function BuyCredits({ pricing, onCancel }: { pricing: CreditPricing; onCancel: (
     event.preventDefault();
     let credits = Number(choice);
     if (choice === "custom") {
-      if (!/^\d+$/.test(customText)) return setFieldError("Enter a whole number of credits");
-      credits = Number(customText);
+      if (customNumber === null) return setFieldError("Enter a whole number of credits");
+      credits = customNumber;
       if (credits < minCredits) return setFieldError(`Buy at least ${formatNumber(minCredits)} credits`);
       if (credits > maxCredits) return setFieldError(`Buy at most ${formatNumber(maxCredits)} credits at once`);
     }

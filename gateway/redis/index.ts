@@ -150,8 +150,8 @@ const usageSyncMs = 200;
  * every 200 ms each instance adds what it counted to `<prefix>usage:<id>:<minute>` and reads back
  * every instance's total in the same transaction, so together the instances choose by the same
  * counts and keep a deployment under its limits, passing them by at most what they send it
- * between two syncs.
- * Counts that could not be added are kept for the next sync. Returns a function that stops it.
+ * between two syncs. Counts that could not be added are kept for the next sync. Returns a
+ * function that stops it.
  */
 function shareUsage(connection: RedisConnection, router: Router, prefix: string, log: Logger): () => void {
   const ids = router.usageSharedDeployments;
