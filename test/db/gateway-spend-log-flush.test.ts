@@ -90,6 +90,34 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     expect(count?.n).toBe(2_510);
   });
 
+  it("writes by itself once a thousand rows wait, in inserts of at most a hundred rows, without waiting for the timer", async () => {
+    const inserts: number[] = [];
+    // Counts the rows of each insert the flusher sends (its one parameter is the JSON array).
+    const counting = new Proxy(db(), {
+      get(target, property, receiver) {
+        if (property !== "unsafe") return Reflect.get(target, property, receiver) as unknown;
+        return (query: string, params?: unknown[]) => {
+          if (query.includes("gateway.spend_logs") && typeof params?.[0] === "string") {
+            inserts.push((JSON.parse(params[0]) as unknown[]).length);
+          }
+          return target.unsafe(query, params as never);
+        };
+      },
+    });
+    const flusher = new SpendFlusher(counting, new Directory(db(), silent), silent, true);
+    const rows = Array.from({ length: 999 }, () => spendLog());
+    for (const row of rows) flusher.add(row);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(inserts).toEqual([]);
+
+    const last = spendLog();
+    flusher.add(last);
+    const ids = [...rows, last].map((row) => row.request_id);
+    await expect.poll(async () => (await stored(ids)).size, { timeout: 10_000 }).toBe(1_000);
+    expect(inserts.reduce((sum, n) => sum + n, 0)).toBe(1_000);
+    expect(Math.max(...inserts)).toBeLessThanOrEqual(100);
+  });
+
   it("keeps quotes, backslashes, line breaks, non-Latin text and the millisecond of a row as they were", async () => {
     const flusher = new SpendFlusher(db(), new Directory(db(), silent), silent, true);
     const odd = 'end "user" \\ line\nbreak 🦜 éü 中文';
