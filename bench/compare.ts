@@ -1,0 +1,205 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
+import path from "node:path";
+import autocannon from "autocannon";
+import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+import {
+  benchChatBody,
+  benchGatewayEnv,
+  benchKey,
+  firstLine,
+  root,
+  spawnPart,
+  startUpstreamAndPostgres,
+  stopAll,
+  waitUntilAlive,
+  writeBenchConfig,
+} from "./parts";
+import { buildGateway, gatewayNodeFlags } from "../scripts/build-gateway";
+import { freePort } from "../test/gateway/support/gateway";
+
+/**
+ * `npm run bench:compare`: two or more gateway variants side by side, in interleaved rounds
+ * against one upstream and one Postgres, beside the upstream reached directly and the bare Node
+ * proxy. On this VM a whole run can be a third slower than the one before it; variants measured
+ * round by round in turn see the same machine, so their medians can be compared where two runs
+ * of `npm run bench:gateway` cannot. Prints figures; asserts nothing.
+ *
+ * BENCH_COMPARE lists the variants, separated by spaces, each `label=bundle?options`:
+ * - bundle: a build of the gateway in gateway/dist/ (it finds its migrations beside it), e.g. a
+ *   copy of gateway/dist/main.mjs made before a change; empty for the current source, built now;
+ * - options, URL-encoded: `setting.NAME=VALUE` adds `NAME: VALUE` to general_settings,
+ *   `node=FLAGS` adds node flags, any UPPER_CASE name is an environment variable.
+ * For example `BENCH_COMPARE="before=gateway/dist/before.mjs after= quiet=?LOG_LEVEL=warn
+ * nolog=?setting.disable_spend_logs=true"`.
+ *
+ * BENCH_MODE: `1c` (one connection, the default), `50c` (autocannon, 50 connections) or `rate`
+ * (500 req/s); BENCH_ROUNDS (default 8) rounds of BENCH_SECONDS (default 3) per target.
+ */
+
+interface Variant {
+  label: string;
+  bundle: string;
+  env: Record<string, string>;
+  nodeArgs: string[];
+  settings: string[];
+}
+
+function parseVariants(spec: string, currentBuild: string): Variant[] {
+  return spec
+    .split(/\s+/)
+    .filter((item) => item !== "")
+    .map((item) => {
+      const equals = item.indexOf("=");
+      if (equals <= 0) throw new Error(`BENCH_COMPARE: "${item}" is not label=bundle?options`);
+      const label = item.slice(0, equals);
+      const [bundle = "", query = ""] = item.slice(equals + 1).split("?", 2);
+      const variant: Variant = { label, bundle: bundle === "" ? currentBuild : path.resolve(root, bundle), env: {}, nodeArgs: [], settings: [] };
+      for (const [name, value] of new URLSearchParams(query)) {
+        if (name === "node") variant.nodeArgs.push(...value.split(" ").filter((flag) => flag !== ""));
+        else if (name.startsWith("setting.")) variant.settings.push(`  ${name.slice("setting.".length)}: ${value}`);
+        else if (/^[A-Z][A-Z0-9_]*$/.test(name)) variant.env[name] = value;
+        else throw new Error(`BENCH_COMPARE: unknown option "${name}" in ${label} (setting.NAME, node or an UPPER_CASE variable)`);
+      }
+      return variant;
+    });
+}
+
+/** CPU seconds a process has used, from /proc (Linux); 0 when it cannot be read. */
+function cpuSeconds(pid: number | null): number {
+  if (pid === null) return 0;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return 0;
+  }
+}
+
+async function fiftyConnections(target: Target, seconds: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${target.url}${target.path}`,
+    method: "POST",
+    headers: target.headers,
+    body: target.body,
+    connections: 50,
+    duration: seconds,
+  });
+  const ok = result["2xx"];
+  return { requests: ok, errors: result.non2xx + result.errors + result.timeouts, requestsPerSecond: ok / seconds, p50Ms: result.latency.p50, p99Ms: result.latency.p99 };
+}
+
+function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? Number.NaN;
+}
+
+async function main(): Promise<void> {
+  const mode = process.env.BENCH_MODE ?? "1c";
+  const load: Record<string, (target: Target, seconds: number) => Promise<LoadResult>> = {
+    "1c": oneConnection,
+    "50c": fiftyConnections,
+    rate: (target, seconds) => fixedRate(target, 500, seconds),
+  };
+  const run = load[mode];
+  if (!run) throw new Error(`BENCH_MODE must be 1c, 50c or rate, not ${mode}`);
+  const rounds = Math.max(1, Number.parseInt(process.env.BENCH_ROUNDS ?? "", 10) || 8);
+  const seconds = Math.max(1, Number.parseInt(process.env.BENCH_SECONDS ?? "", 10) || 3);
+  const spec = process.env.BENCH_COMPARE ?? "";
+  const needsBuild = spec === "" || /(^|\s)[^=\s]+=(\?|\s|$)/.test(spec);
+  const variants = parseVariants(spec === "" ? "current=" : spec, needsBuild ? await buildGateway() : "");
+
+  const children: ChildProcess[] = [];
+  let dropDatabase = async () => {};
+  process.once("SIGINT", () => {
+    void stopAll(children).then(() => process.exit(130));
+  });
+  try {
+    const started = await startUpstreamAndPostgres(children);
+    dropDatabase = started.dropDatabase;
+    const { upstreamPort, databaseUrl } = started;
+    const bare = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
+    children.push(bare);
+    const { port: barePort } = await firstLine<{ port: number }>(bare);
+    const direct: Target = {
+      url: `http://127.0.0.1:${upstreamPort}`,
+      path: "/v1/chat/completions",
+      headers: { "content-type": "application/json", authorization: "Bearer upstream-bench-key" },
+      body: benchChatBody,
+    };
+    const targets: { label: string; target: Target; pid: number | null }[] = [
+      { label: "upstream", target: direct, pid: null },
+      { label: "bare proxy", target: { ...direct, url: `http://127.0.0.1:${barePort}` }, pid: bare.pid ?? null },
+    ];
+    // Every variant shares the one database, so the key made through the first works on all.
+    let key = "";
+    for (const variant of variants) {
+      const configPath = await writeBenchConfig(upstreamPort, variant.settings.join("\n"));
+      const port = await freePort();
+      const adminPort = await freePort();
+      const output = openSync("/dev/null", "w");
+      const child = spawn(process.execPath, [...gatewayNodeFlags, ...variant.nodeArgs, variant.bundle], {
+        cwd: root,
+        env: { ...process.env, ...benchGatewayEnv(databaseUrl, configPath, port, adminPort), ...variant.env },
+        stdio: ["ignore", output, "inherit"],
+      });
+      closeSync(output);
+      children.push(child);
+      await waitUntilAlive(`http://127.0.0.1:${port}/health/liveliness`, child);
+      key ||= await benchKey(adminPort);
+      targets.push({
+        label: variant.label,
+        target: { url: `http://127.0.0.1:${port}`, path: "/v1/chat/completions", headers: { "content-type": "application/json", authorization: `Bearer ${key}` }, body: benchChatBody },
+        pid: child.pid ?? null,
+      });
+    }
+
+    console.log(`${mode}: ${rounds} interleaved rounds of ${seconds}s per target, after a 3s warm-up of each…`);
+    for (const { target } of targets) await run(target, 3);
+    const samples = new Map<string, { p50: number[]; p99: number[]; rps: number[]; cpu: number[] }>();
+    for (let round = 0; round < rounds; round += 1) {
+      for (const { label, target, pid } of targets) {
+        const before = cpuSeconds(pid);
+        const result = await run(target, seconds);
+        const used = cpuSeconds(pid) - before;
+        const sample = samples.get(label) ?? { p50: [], p99: [], rps: [], cpu: [] };
+        sample.p50.push(result.p50Ms * 1000);
+        sample.p99.push(result.p99Ms * 1000);
+        sample.rps.push(result.requestsPerSecond);
+        if (pid !== null && result.requests > 0) sample.cpu.push((used * 1e6) / result.requests);
+        samples.set(label, sample);
+      }
+    }
+
+    const upstreamP50 = median(samples.get("upstream")?.p50 ?? []);
+    const width = Math.max(12, ...targets.map(({ label }) => label.length + 2));
+    console.log("");
+    console.log(["target".padEnd(width), "req/s".padEnd(8), "p50 µs".padEnd(9), "added µs".padEnd(9), "p99 µs".padEnd(9), "CPU µs/req".padEnd(11), "p50 of each round"].join(" "));
+    for (const { label, pid } of targets) {
+      const sample = samples.get(label);
+      if (!sample) continue;
+      const p50 = median(sample.p50);
+      console.log(
+        [
+          label.padEnd(width),
+          median(sample.rps).toFixed(0).padEnd(8),
+          p50.toFixed(1).padEnd(9),
+          (label === "upstream" ? "" : (p50 - upstreamP50).toFixed(1)).padEnd(9),
+          median(sample.p99).toFixed(0).padEnd(9),
+          (pid === null ? "" : median(sample.cpu).toFixed(0)).padEnd(11),
+          sample.p50.map((value) => value.toFixed(0)).join(" "),
+        ].join(" "),
+      );
+    }
+    console.log("(medians over the rounds; 50c latencies are autocannon's whole milliseconds)");
+  } finally {
+    await stopAll(children);
+    await dropDatabase();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error("bench failed:", err);
+  process.exit(1);
+});
