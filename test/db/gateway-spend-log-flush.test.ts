@@ -90,7 +90,7 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     expect(count?.n).toBe(2_510);
   });
 
-  it("writes by itself once a thousand rows wait, in inserts of at most a hundred rows, without waiting for the timer", async () => {
+  it("writes by itself once 5,000 rows wait, in inserts of at most a hundred rows, without waiting for the timer", async () => {
     const inserts: number[] = [];
     // Counts the rows of each insert the flusher sends (its one parameter is the JSON array).
     const counting = new Proxy(db(), {
@@ -105,7 +105,7 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
       },
     });
     const flusher = new SpendFlusher(counting, new Directory(db(), silent), silent, true);
-    const rows = Array.from({ length: 999 }, () => spendLog());
+    const rows = Array.from({ length: 4_999 }, () => spendLog());
     for (const row of rows) flusher.add(row);
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(inserts).toEqual([]);
@@ -113,8 +113,8 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     const last = spendLog();
     flusher.add(last);
     const ids = [...rows, last].map((row) => row.request_id);
-    await expect.poll(async () => (await stored(ids)).size, { timeout: 10_000 }).toBe(1_000);
-    expect(inserts.reduce((sum, n) => sum + n, 0)).toBe(1_000);
+    await expect.poll(async () => (await stored(ids)).size, { timeout: 20_000 }).toBe(5_000);
+    expect(inserts.reduce((sum, n) => sum + n, 0)).toBe(5_000);
     expect(Math.max(...inserts)).toBeLessThanOrEqual(100);
   });
 
