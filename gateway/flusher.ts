@@ -5,10 +5,11 @@ import { SpendLogQueue } from "./spend-log-queue";
 import { insertSpendLogs, spendLogJson, type NewSpendLog } from "./store";
 
 // Past this many unwritten rows a flush starts at once rather than at the next tick. Each flush
-// also writes the accounts' spend, so fewer, larger flushes cost both sides less: 5,000 rather
-// than 1,000 gave 17% more req/s at 50 connections and 15% at one connection, with 184 against
-// 218 µs of gateway CPU a request (npm run bench:compare, embedded Postgres). The rows wait
-// off-heap (~2 MB) and the timer still writes them within `proxy_batch_write_at`.
+// also writes the accounts' spend, so fewer, larger flushes cost both sides less: at one
+// connection 5,000 rather than 1,000 gave 15–21% more req/s, a lower p99 and 10–40 µs less
+// gateway CPU a request in three runs of npm run bench:compare (embedded Postgres); at 50
+// connections +17% and -3% in two. The rows wait off-heap (~2 MB) and the timer still writes
+// them within `proxy_batch_write_at`.
 const eagerFlushRows = 5_000;
 // Rows per insert. A row's JSON is ~450 bytes, so a batch's text (~45 kB, and the driver's copy
 // of it) stays under V8's large-object size (128 kB) and dies young. Batches of 1,000 made
