@@ -41,8 +41,11 @@ export class SpendFlusher {
 
   add(row: NewSpendLog): void {
     if (!this.keepLogs) return;
-    // While writes fail, the timer retries: a full batch does not start another attempt.
-    if (this.logs.push(spendLogJson(row)) && this.logs.rows >= eagerFlushRows && !this.failing) void this.flush();
+    this.logs.push(spendLogJson(row));
+    // Once per `eagerFlushRows` rows queued since the last flush took them, so a slow flush does
+    // not have another queued behind it for every batch that fills meanwhile. While writes fail,
+    // only the timer retries.
+    if (this.logs.rows % eagerFlushRows === 0 && !this.failing) void this.flush();
   }
 
   start(intervalMs: number): void {

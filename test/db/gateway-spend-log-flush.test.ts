@@ -1,5 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { beforeAll, expect, it } from "vitest";
+import { beforeAll, expect, it, vi } from "vitest";
 import type { Sql } from "../../lib/db/client";
 import { Directory } from "../../gateway/directory";
 import { SpendFlusher } from "../../gateway/flusher";
@@ -116,6 +116,34 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     await expect.poll(async () => (await stored(ids)).size, { timeout: 20_000 }).toBe(5_000);
     expect(inserts.reduce((sum, n) => sum + n, 0)).toBe(5_000);
     expect(Math.max(...inserts)).toBeLessThanOrEqual(100);
+  });
+
+  it("queues one flush per 5,000 rows while a slow flush runs, not one for every batch that fills meanwhile", async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    // Inserts wait until the gate opens, as on a slow database.
+    const slow = new Proxy(db(), {
+      get(target, property, receiver) {
+        if (property !== "unsafe") return Reflect.get(target, property, receiver) as unknown;
+        return async (query: string, params?: unknown[]) => {
+          if (query.includes("gateway.spend_logs")) await gate;
+          return target.unsafe(query, params as never);
+        };
+      },
+    });
+    const directory = new Directory(db(), silent);
+    const flushes = vi.spyOn(directory, "flushSpend");
+    const flusher = new SpendFlusher(slow, directory, silent, true);
+    const rows = Array.from({ length: 11_000 }, () => spendLog());
+    for (const row of rows.slice(0, 5_000)) flusher.add(row);
+    await expect.poll(() => flusher.pending(), { timeout: 10_000 }).toBe(0);
+    // The first flush holds its 5,000 rows at the gate; 6,000 more arrive meanwhile.
+    for (const row of rows.slice(5_000)) flusher.add(row);
+    open();
+    await flusher.flush();
+    expect((await stored(rows.map((row) => row.request_id))).size).toBe(11_000);
+    // The first flush, one for the second 5,000 rows, and the one asked for above.
+    expect(flushes).toHaveBeenCalledTimes(3);
   });
 
   it("keeps quotes, backslashes, line breaks, non-Latin text and the millisecond of a row as they were", async () => {
