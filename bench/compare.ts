@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
 import path from "node:path";
 import autocannon from "autocannon";
@@ -9,10 +9,10 @@ import {
   benchKey,
   firstLine,
   root,
+  runBench,
   spawnPart,
-  startUpstreamAndPostgres,
-  stopAll,
   waitUntilAlive,
+  withUpstreamAndPostgres,
   writeBenchConfig,
 } from "./parts";
 import { buildGateway, gatewayNodeFlags } from "../scripts/build-gateway";
@@ -110,15 +110,7 @@ async function main(): Promise<void> {
   const needsBuild = spec === "" || /(^|\s)[^=\s]+=(\?|\s|$)/.test(spec);
   const variants = parseVariants(spec === "" ? "current=" : spec, needsBuild ? await buildGateway() : "");
 
-  const children: ChildProcess[] = [];
-  let dropDatabase = async () => {};
-  process.once("SIGINT", () => {
-    void stopAll(children).then(() => process.exit(130));
-  });
-  try {
-    const started = await startUpstreamAndPostgres(children);
-    dropDatabase = started.dropDatabase;
-    const { upstreamPort, databaseUrl } = started;
+  await withUpstreamAndPostgres(async (children, { upstreamPort, databaseUrl }) => {
     const bare = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
     children.push(bare);
     const { port: barePort } = await firstLine<{ port: number }>(bare);
@@ -193,13 +185,7 @@ async function main(): Promise<void> {
       );
     }
     console.log("(medians over the rounds; 50c latencies are autocannon's whole milliseconds)");
-  } finally {
-    await stopAll(children);
-    await dropDatabase();
-  }
+  });
 }
 
-main().catch((err: unknown) => {
-  console.error("bench failed:", err);
-  process.exit(1);
-});
+runBench(main);

@@ -2,7 +2,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_pr
 import { Pool } from "undici";
 import { buildGateway } from "../scripts/build-gateway";
 import { freePort } from "../test/gateway/support/gateway";
-import { benchChatBody, benchGatewayEnv, benchKey, root, startUpstreamAndPostgres, stopAll, waitUntilAlive, writeBenchConfig } from "./parts";
+import { benchChatBody, benchGatewayEnv, benchKey, root, runBench, startUpstreamAndPostgres, stopAll, waitUntilAlive, writeBenchConfig } from "./parts";
 
 /**
  * `npm run bench:instructions`: the gateway's user-space CPU instructions per request, counted by
@@ -86,7 +86,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error("bench failed:", err);
-  process.exit(1);
-});
+runBench(main);

@@ -182,3 +182,35 @@ export async function stopAll(children: readonly ChildProcess[]): Promise<void> 
     await exited;
   }
 }
+
+/** Runs a benchmark's main function; a failure is printed and ends the process with 1. */
+export function runBench(main: () => Promise<void>): void {
+  main().catch((err: unknown) => {
+    console.error("bench failed:", err);
+    process.exit(1);
+  });
+}
+
+/**
+ * Starts the upstream and Postgres, runs `body` with them (processes it starts go in `children`),
+ * then stops every process and drops the run's database, also on Ctrl-C.
+ */
+export async function withUpstreamAndPostgres(
+  body: (children: ChildProcess[], started: { upstreamPort: number; databaseUrl: string; postgresPid: number | null }) => Promise<void>,
+): Promise<void> {
+  const children: ChildProcess[] = [];
+  let dropDatabase = async () => {};
+  const interrupted = () => {
+    void stopAll(children).then(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupted);
+  try {
+    const started = await startUpstreamAndPostgres(children);
+    dropDatabase = started.dropDatabase;
+    await body(children, started);
+  } finally {
+    process.removeListener("SIGINT", interrupted);
+    await stopAll(children);
+    await dropDatabase();
+  }
+}

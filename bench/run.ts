@@ -10,6 +10,7 @@ import {
   firstLine,
   nodeArgs,
   root,
+  runBench,
   portkeyHeaders,
   spawnPart,
   startPortkey,
@@ -348,7 +349,4 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error("bench failed:", err);
-  process.exit(1);
-});
+runBench(main);
