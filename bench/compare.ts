@@ -1,13 +1,13 @@
 import { spawn } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import path from "node:path";
-import autocannon from "autocannon";
-import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+import { autocannonRun, fixedRate, oneConnection, type LoadResult, type Target } from "./load";
 import {
   benchChatBody,
   benchGatewayEnv,
   benchKey,
   firstLine,
+  processStats,
   root,
   runBench,
   spawnPart,
@@ -45,7 +45,8 @@ interface Variant {
   settings: string[];
 }
 
-function parseVariants(spec: string, currentBuild: string): Variant[] {
+/** The variants of BENCH_COMPARE; an empty bundle ("") stands for the current source. */
+function parseVariants(spec: string): Variant[] {
   return spec
     .split(/\s+/)
     .filter((item) => item !== "")
@@ -54,7 +55,7 @@ function parseVariants(spec: string, currentBuild: string): Variant[] {
       if (equals <= 0) throw new Error(`BENCH_COMPARE: "${item}" is not label=bundle?options`);
       const label = item.slice(0, equals);
       const [bundle = "", query = ""] = item.slice(equals + 1).split("?", 2);
-      const variant: Variant = { label, bundle: bundle === "" ? currentBuild : path.resolve(root, bundle), env: {}, nodeArgs: [], settings: [] };
+      const variant: Variant = { label, bundle: bundle === "" ? "" : path.resolve(root, bundle), env: {}, nodeArgs: [], settings: [] };
       for (const [name, value] of new URLSearchParams(query)) {
         if (name === "node") variant.nodeArgs.push(...value.split(" ").filter((flag) => flag !== ""));
         else if (name.startsWith("setting.")) variant.settings.push(`  ${name.slice("setting.".length)}: ${value}`);
@@ -63,31 +64,6 @@ function parseVariants(spec: string, currentBuild: string): Variant[] {
       }
       return variant;
     });
-}
-
-/** CPU seconds a process has used, from /proc (Linux); 0 when it cannot be read. */
-function cpuSeconds(pid: number | null): number {
-  if (pid === null) return 0;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
-async function fiftyConnections(target: Target, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({
-    url: `${target.url}${target.path}`,
-    method: "POST",
-    headers: target.headers,
-    body: target.body,
-    connections: 50,
-    duration: seconds,
-  });
-  const ok = result["2xx"];
-  return { requests: ok, errors: result.non2xx + result.errors + result.timeouts, requestsPerSecond: ok / seconds, p50Ms: result.latency.p50, p99Ms: result.latency.p99 };
 }
 
 function median(values: readonly number[]): number {
@@ -99,16 +75,18 @@ async function main(): Promise<void> {
   const mode = process.env.BENCH_MODE ?? "1c";
   const load: Record<string, (target: Target, seconds: number) => Promise<LoadResult>> = {
     "1c": oneConnection,
-    "50c": fiftyConnections,
+    "50c": (target, seconds) => autocannonRun(target, 50, seconds),
     rate: (target, seconds) => fixedRate(target, 500, seconds),
   };
   const run = load[mode];
   if (!run) throw new Error(`BENCH_MODE must be 1c, 50c or rate, not ${mode}`);
   const rounds = Math.max(1, Number.parseInt(process.env.BENCH_ROUNDS ?? "", 10) || 8);
   const seconds = Math.max(1, Number.parseInt(process.env.BENCH_SECONDS ?? "", 10) || 3);
-  const spec = process.env.BENCH_COMPARE ?? "";
-  const needsBuild = spec === "" || /(^|\s)[^=\s]+=(\?|\s|$)/.test(spec);
-  const variants = parseVariants(spec === "" ? "current=" : spec, needsBuild ? await buildGateway() : "");
+  const variants = parseVariants(process.env.BENCH_COMPARE || "current=");
+  if (variants.some((variant) => variant.bundle === "")) {
+    const current = await buildGateway();
+    for (const variant of variants) if (variant.bundle === "") variant.bundle = current;
+  }
 
   await withUpstreamAndPostgres(async (children, { upstreamPort, databaseUrl }) => {
     const bare = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
@@ -152,14 +130,14 @@ async function main(): Promise<void> {
     const samples = new Map<string, { p50: number[]; p99: number[]; rps: number[]; cpu: number[] }>();
     for (let round = 0; round < rounds; round += 1) {
       for (const { label, target, pid } of targets) {
-        const before = cpuSeconds(pid);
+        const before = pid === null ? null : processStats(pid);
         const result = await run(target, seconds);
-        const used = cpuSeconds(pid) - before;
+        const after = pid === null ? null : processStats(pid);
         const sample = samples.get(label) ?? { p50: [], p99: [], rps: [], cpu: [] };
         sample.p50.push(result.p50Ms * 1000);
         sample.p99.push(result.p99Ms * 1000);
         sample.rps.push(result.requestsPerSecond);
-        if (pid !== null && result.requests > 0) sample.cpu.push((used * 1e6) / result.requests);
+        if (before && after && result.requests > 0) sample.cpu.push(((after.cpuSeconds - before.cpuSeconds) * 1e6) / result.requests);
         samples.set(label, sample);
       }
     }

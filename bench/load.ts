@@ -1,3 +1,4 @@
+import autocannon from "autocannon";
 import { Client, Pool } from "undici";
 
 /**
@@ -97,4 +98,24 @@ export async function fixedRate(target: Target, ratePerSecond: number, seconds: 
   await Promise.all(inFlight);
   await pool.close();
   return summarize(latencies, errors, seconds);
+}
+
+/** A closed loop on `connections` connections by autocannon (whole-millisecond latencies). */
+export async function autocannonRun(target: Target, connections: number, seconds: number): Promise<LoadResult> {
+  const result = await autocannon({
+    url: `${target.url}${target.path}`,
+    method: "POST",
+    headers: target.headers,
+    body: target.body,
+    connections,
+    duration: seconds,
+  });
+  const ok = result["2xx"];
+  return {
+    requests: ok,
+    errors: result.non2xx + result.errors + result.timeouts,
+    requestsPerSecond: ok / seconds,
+    p50Ms: result.latency.p50,
+    p99Ms: result.latency.p99,
+  };
 }

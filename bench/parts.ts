@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { mkdtemp, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -212,5 +213,19 @@ export async function withUpstreamAndPostgres(
     process.removeListener("SIGINT", interrupted);
     await stopAll(children);
     await dropDatabase();
+  }
+}
+
+/** CPU seconds and resident memory of a process, from /proc (Linux). */
+export function processStats(pid: number): { cpuSeconds: number; rssMb: number } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
+    return { cpuSeconds: ticks / 100, rssMb: rssKb / 1024 };
+  } catch {
+    return null;
   }
 }

@@ -1,8 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, openSync, readFileSync } from "node:fs";
+import { closeSync, openSync } from "node:fs";
 import path from "node:path";
-import autocannon from "autocannon";
-import { fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+import { autocannonRun, fixedRate, oneConnection, type LoadResult, type Target } from "./load";
 import {
   benchChatBody,
   benchGatewayEnv,
@@ -12,6 +11,7 @@ import {
   root,
   runBench,
   portkeyHeaders,
+  processStats,
   spawnPart,
   startPortkey,
   startUpstreamAndPostgres,
@@ -55,19 +55,6 @@ function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string
   });
 }
 
-/** CPU seconds and resident memory of a process, from /proc (Linux). */
-function processStats(pid: number): { cpuSeconds: number; rssMb: number } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    const ticks = Number(fields[11]) + Number(fields[12]);
-    const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? "0");
-    return { cpuSeconds: ticks / 100, rssMb: rssKb / 1024 };
-  } catch {
-    return null;
-  }
-}
 
 interface Row {
   scenario: string;
@@ -116,24 +103,6 @@ function medianRow(samples: Row[]): Row {
   return median;
 }
 
-async function autocannonRun(target: Target, connections: number, seconds: number): Promise<LoadResult> {
-  const result = await autocannon({
-    url: `${target.url}${target.path}`,
-    method: "POST",
-    headers: target.headers,
-    body: target.body,
-    connections,
-    duration: seconds,
-  });
-  const ok = result["2xx"];
-  return {
-    requests: ok,
-    errors: result.non2xx + result.errors + result.timeouts,
-    requestsPerSecond: ok / seconds,
-    p50Ms: result.latency.p50,
-    p99Ms: result.latency.p99,
-  };
-}
 
 function pad(value: string, width: number): string {
   return value.length >= width ? value : value + " ".repeat(width - value.length);
