@@ -37,16 +37,21 @@ function spendLog(fields: Partial<NewSpendLog> = {}): NewSpendLog {
   };
 }
 
+/** The database, with its `unsafe` (the flusher's inserts go through it) replaced by `unsafe`. */
+function withUnsafe(sql: Sql, unsafe: (query: string, params?: unknown[]) => unknown): Sql {
+  return new Proxy(sql, {
+    get(target, property, receiver) {
+      return property === "unsafe" ? unsafe : (Reflect.get(target, property, receiver) as unknown);
+    },
+  });
+}
+
 /** The database, except that its writes are refused while `down` is set. */
 function refusingWhileDown(sql: Sql): { sql: Sql; setDown(down: boolean): void } {
   let down = false;
-  const wrapped = new Proxy(sql, {
-    get(target, property, receiver) {
-      if (property === "unsafe" && down)
-        return () => Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432"));
-      return Reflect.get(target, property, receiver) as unknown;
-    },
-  });
+  const wrapped = withUnsafe(sql, (query, params) =>
+    down ? Promise.reject(new Error("connect ECONNREFUSED 127.0.0.1:5432")) : sql.unsafe(query, params as never),
+  );
   return { sql: wrapped, setDown: (value) => (down = value) };
 }
 
@@ -93,16 +98,11 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
   it("writes by itself once 5,000 rows wait, in inserts of at most a hundred rows, without waiting for the timer", async () => {
     const inserts: number[] = [];
     // Counts the rows of each insert the flusher sends (its one parameter is the JSON array).
-    const counting = new Proxy(db(), {
-      get(target, property, receiver) {
-        if (property !== "unsafe") return Reflect.get(target, property, receiver) as unknown;
-        return (query: string, params?: unknown[]) => {
-          if (query.includes("gateway.spend_logs") && typeof params?.[0] === "string") {
-            inserts.push((JSON.parse(params[0]) as unknown[]).length);
-          }
-          return target.unsafe(query, params as never);
-        };
-      },
+    const counting = withUnsafe(db(), (query, params) => {
+      if (query.includes("gateway.spend_logs") && typeof params?.[0] === "string") {
+        inserts.push((JSON.parse(params[0]) as unknown[]).length);
+      }
+      return db().unsafe(query, params as never);
     });
     const flusher = new SpendFlusher(counting, new Directory(db(), silent), silent, true);
     const rows = Array.from({ length: 4_999 }, () => spendLog());
@@ -122,14 +122,9 @@ describeWithDatabase("spend-log rows between the gateway and Postgres", (db) => 
     let open: () => void = () => {};
     const gate = new Promise<void>((resolve) => (open = resolve));
     // Inserts wait until the gate opens, as on a slow database.
-    const slow = new Proxy(db(), {
-      get(target, property, receiver) {
-        if (property !== "unsafe") return Reflect.get(target, property, receiver) as unknown;
-        return async (query: string, params?: unknown[]) => {
-          if (query.includes("gateway.spend_logs")) await gate;
-          return target.unsafe(query, params as never);
-        };
-      },
+    const slow = withUnsafe(db(), async (query, params) => {
+      if (query.includes("gateway.spend_logs")) await gate;
+      return db().unsafe(query, params as never);
     });
     const directory = new Directory(db(), silent);
     const flushes = vi.spyOn(directory, "flushSpend");
