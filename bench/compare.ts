@@ -127,17 +127,18 @@ async function main(): Promise<void> {
 
     console.log(`${mode}: ${rounds} interleaved rounds of ${seconds}s per target, after a 3s warm-up of each…`);
     for (const { target } of targets) await run(target, 3);
-    const samples = new Map<string, { p50: number[]; p99: number[]; rps: number[]; cpu: number[] }>();
+    const samples = new Map<string, { p50: number[]; p99: number[]; rps: number[]; cpu: number[]; rss: number[] }>();
     for (let round = 0; round < rounds; round += 1) {
       for (const { label, target, pid } of targets) {
         const before = pid === null ? null : processStats(pid);
         const result = await run(target, seconds);
         const after = pid === null ? null : processStats(pid);
-        const sample = samples.get(label) ?? { p50: [], p99: [], rps: [], cpu: [] };
+        const sample = samples.get(label) ?? { p50: [], p99: [], rps: [], cpu: [], rss: [] };
         sample.p50.push(result.p50Ms * 1000);
         sample.p99.push(result.p99Ms * 1000);
         sample.rps.push(result.requestsPerSecond);
         if (before && after && result.requests > 0) sample.cpu.push(((after.cpuSeconds - before.cpuSeconds) * 1e6) / result.requests);
+        if (after) sample.rss.push(after.rssMb);
         samples.set(label, sample);
       }
     }
@@ -145,7 +146,7 @@ async function main(): Promise<void> {
     const upstreamP50 = median(samples.get("upstream")?.p50 ?? []);
     const width = Math.max(12, ...targets.map(({ label }) => label.length + 2));
     console.log("");
-    console.log(["target".padEnd(width), "req/s".padEnd(8), "p50 µs".padEnd(9), "added µs".padEnd(9), "p99 µs".padEnd(9), "CPU µs/req".padEnd(11), "p50 of each round"].join(" "));
+    console.log(["target".padEnd(width), "req/s".padEnd(8), "p50 µs".padEnd(9), "added µs".padEnd(9), "p99 µs".padEnd(9), "CPU µs/req".padEnd(11), "RSS MB".padEnd(7), "p50 of each round"].join(" "));
     for (const { label, pid } of targets) {
       const sample = samples.get(label);
       if (!sample) continue;
@@ -158,11 +159,18 @@ async function main(): Promise<void> {
           (label === "upstream" ? "" : (p50 - upstreamP50).toFixed(1)).padEnd(9),
           median(sample.p99).toFixed(0).padEnd(9),
           (pid === null ? "" : median(sample.cpu).toFixed(0)).padEnd(11),
+          (sample.rss.length === 0 ? "" : Math.max(...sample.rss).toFixed(0)).padEnd(7),
           sample.p50.map((value) => value.toFixed(0)).join(" "),
         ].join(" "),
       );
     }
-    console.log("(medians over the rounds; 50c latencies are autocannon's whole milliseconds)");
+    if (mode === "rate") {
+      // At a fixed rate the p99 is the figure that moves: a collection or a stall in one round sets it.
+      for (const { label } of targets) {
+        console.log(`${label.padEnd(width)} p99 of each round: ${(samples.get(label)?.p99 ?? []).map((value) => value.toFixed(0)).join(" ")}`);
+      }
+    }
+    console.log("(medians over the rounds; RSS: the most after any round; 50c latencies are autocannon's whole milliseconds)");
   });
 }
 
