@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   try {
     const config = await loadConfigFile(env.GATEWAY_CONFIG, process.env);
     settings = resolveSettings(config, env.LITELLM_MASTER_KEY);
-    tracer = createTracer(process.env, config.litellm_settings, log);
+    tracer = await createTracer(process.env, config.litellm_settings, log);
   } catch (err) {
     if (err instanceof ConfigError) {
       console.error(`gateway: ${err.message}`);
@@ -97,7 +97,7 @@ async function main(): Promise<void> {
   const flusher = new SpendFlusher(sql, directory, log, !settings.disableSpendLogs);
   const limiter = new RateLimiter();
   const router = new Router(settings.deployments, settings.router, providers, { log });
-  const admitter = startSharing({
+  const admitter = await startSharing({
     redisUrl: env.REDIS_URL,
     prefix: env.REDIS_KEY_PREFIX,
     directory,

@@ -1,4 +1,4 @@
-import { Redis, type Result } from "ioredis";
+import type { Redis, Result } from "ioredis";
 import type { Logger } from "../log";
 import { admitScript, reconcileScript, setSpendScript, settleScript } from "./scripts";
 
@@ -39,12 +39,14 @@ export class RedisConnection {
   private down = false;
   private readonly upListeners: (() => void)[] = [];
 
+  /** `Client` is ioredis' `Redis`, which the gateway imports only when REDIS_URL is set. */
   constructor(
+    Client: typeof Redis,
     url: string,
     private readonly log: Logger,
   ) {
     const retryStrategy = (attempt: number) => Math.min(100 * attempt, 1_000);
-    this.client = new Redis(url, {
+    this.client = new Client(url, {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: commandTimeoutMs,
@@ -56,7 +58,7 @@ export class RedisConnection {
     this.client.defineCommand("creditgateReconcile", { lua: reconcileScript });
     this.client.defineCommand("creditgateSetSpend", { lua: setSpendScript });
     // The subscriber resubscribes by itself after a reconnect (ioredis' autoResubscribe).
-    this.subscriber = new Redis(url, { connectTimeout: 2_000, retryStrategy, maxRetriesPerRequest: null });
+    this.subscriber = new Client(url, { connectTimeout: 2_000, retryStrategy, maxRetriesPerRequest: null });
     this.client.on("ready", () => this.becameUp());
     this.client.on("error", (err: Error) => this.becameDown(err.message));
     this.client.on("close", () => this.becameDown("connection closed"));

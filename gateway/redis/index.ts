@@ -38,14 +38,16 @@ export interface SharingOptions {
  * a deployment leaving the router's rotation, so the others stop sending to it too, and (under
  * usage- or cost-based routing) the deployments' minute usage, so their rpm/tpm hold for all.
  */
-export function startSharing(options: SharingOptions): Admitter {
+export async function startSharing(options: SharingOptions): Promise<Admitter> {
   const { redisUrl, directory, local, log } = options;
   if (!redisUrl) {
     log.info("REDIS_URL is not set: rate limits and budgets are counted per gateway instance");
     return local;
   }
   const instanceId = randomBytes(6).toString("hex");
-  const connection = new RedisConnection(redisUrl, log);
+  // Loaded only with REDIS_URL: ioredis is ~1 MB of heap a single instance would carry for nothing.
+  const { Redis } = await import("ioredis");
+  const connection = new RedisConnection(Redis, redisUrl, log);
   const admitter = new RedisAdmitter({ ...options, connection, instanceId, windowMs });
   const channel = `${options.prefix}invalidate`;
   let missedChanges = false;
