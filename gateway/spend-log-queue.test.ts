@@ -18,6 +18,15 @@ describe("the spend-log queue", () => {
     expect(queue.take()).toEqual([]);
   });
 
+  it("reads a batch as JSON again after more rows joined it, every row in it once", () => {
+    const batch = new SpendLogBatch();
+    batch.append(row(1));
+    expect(ids(batch)).toEqual(["r1"]);
+    batch.append(row(2));
+    batch.append(row(3));
+    expect(ids(batch)).toEqual(["r1", "r2", "r3"]);
+  });
+
   it("keeps any text intact, whatever its UTF-8 length, past the buffer's first size", () => {
     const queue = new SpendLogQueue(10_000);
     const odd = 'quote " backslash \\ newline \n emoji 🦜 accents éü 中文 \u2028';
