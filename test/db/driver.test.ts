@@ -1,4 +1,5 @@
 import { expect, it } from "vitest";
+import { releaseParameters, unsafeReleasing } from "../../lib/db/client";
 import { withUserTransaction } from "../../lib/db/transactions";
 import { describeWithDatabase, insertAuthUser, uniqueEmail } from "../support/db";
 
@@ -32,6 +33,24 @@ describeWithDatabase("database driver", (db) => {
       expect(s.uid).toBe(s.expected);
       expect(s.role).toBe("authenticated");
     }
+  });
+
+  it("a finished query keeps no reference to its parameters once released, and its answer is intact", async () => {
+    const sql = db();
+    const text = "x".repeat(50_000);
+    const args: unknown[] = [text];
+    const query = sql.unsafe("select length($1::text) as n", args as string[]);
+    const rows = await query;
+    expect(rows[0]?.n).toBe(50_000);
+    // The driver keeps the built parameters on the query: if a version stops doing so (or renames
+    // the field), this fails and the release can go.
+    const built = (query as unknown as { parameters?: unknown }).parameters;
+    expect(built).toEqual([text]);
+    releaseParameters(query, args);
+    expect(args).toEqual([null]);
+    expect(built).toEqual([null]);
+    const [again] = await unsafeReleasing(sql, "select $1::text as t", ["still answers"]);
+    expect(again?.t).toBe("still answers");
   });
 
   it("a failed transaction rolls back and leaves the connection usable", async () => {
