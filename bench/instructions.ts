@@ -1,8 +1,8 @@
-import { execFileSync, spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { Pool } from "undici";
 import { buildGateway } from "../scripts/build-gateway";
 import { freePort } from "../test/gateway/support/gateway";
-import { benchChatBody, benchGatewayEnv, benchKey, root, runBench, startUpstreamAndPostgres, stopAll, waitUntilAlive, writeBenchConfig } from "./parts";
+import { benchChatBody, benchGatewayEnv, benchKey, root, runBench, stopAll, waitUntilAlive, withUpstreamAndPostgres, writeBenchConfig } from "./parts";
 
 /**
  * `npm run bench:instructions`: the gateway's user-space CPU instructions per request, counted by
@@ -39,12 +39,7 @@ async function main(): Promise<void> {
     console.error("bench:instructions needs valgrind (Debian: apt-get install valgrind)");
     process.exit(1);
   }
-  const children: ChildProcess[] = [];
-  let dropDatabase = async () => {};
-  try {
-    const started = await startUpstreamAndPostgres(children);
-    dropDatabase = started.dropDatabase;
-    const { upstreamPort, databaseUrl } = started;
+  await withUpstreamAndPostgres(async (children, { upstreamPort, databaseUrl }) => {
     const configPath = await writeBenchConfig(upstreamPort);
     const gatewayPort = await freePort();
     const adminPort = await freePort();
@@ -80,10 +75,7 @@ async function main(): Promise<void> {
     const collected = Number(/Collected : (\d+)/.exec(report)?.[1]);
     if (!Number.isFinite(collected)) throw new Error(`no instruction count in valgrind's report:\n${report.slice(-2_000)}`);
     console.log(`gateway instructions per request (user space, ${connections} connections): ${Math.round(collected / requests).toLocaleString("en")}`);
-  } finally {
-    await stopAll(children);
-    await dropDatabase();
-  }
+  });
 }
 
 runBench(main);

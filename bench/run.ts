@@ -14,9 +14,8 @@ import {
   processStats,
   spawnPart,
   startPortkey,
-  startUpstreamAndPostgres,
-  stopAll,
   waitUntilAlive,
+  withUpstreamAndPostgres,
   writeBenchConfig,
 } from "./parts";
 import { buildGateway, gatewayNodeFlags } from "../scripts/build-gateway";
@@ -55,7 +54,6 @@ function spawnBundle(file: string, env: Record<string, string>, nodeArgs: string
     stdio: ["ignore", stdout, "inherit"],
   });
 }
-
 
 interface Row {
   scenario: string;
@@ -97,8 +95,9 @@ async function measure(
 }
 
 /**
- * The sample with the median of the figure the target rests on (the lower middle one of an even
- * count): throughput, or at a fixed rate, where every sample makes the same throughput, the p99.
+ * The sample with the median of the figure the target rests on: throughput, or at a fixed rate,
+ * where every sample makes the same throughput, the p99. Of an even count, the worse of the two
+ * middle ones (the lower throughput, the higher p99).
  */
 function medianRow(samples: Row[], by: "throughput" | "p99"): Row {
   const figure = (row: Row) => (by === "p99" ? -row.result.p99Ms : row.result.requestsPerSecond);
@@ -107,7 +106,6 @@ function medianRow(samples: Row[], by: "throughput" | "p99"): Row {
   if (!median) throw new Error("no samples");
   return median;
 }
-
 
 function pad(value: string, width: number): string {
   return value.length >= width ? value : value + " ".repeat(width - value.length);
@@ -118,15 +116,8 @@ function fmt(value: number | null, digits: number): string {
 }
 
 async function main(): Promise<void> {
-  const children: ChildProcess[] = [];
-  let dropDatabase = async () => {};
-  process.once("SIGINT", () => {
-    void stopAll(children).then(() => process.exit(130));
-  });
-  try {
-    const started = await startUpstreamAndPostgres(children);
+  await withUpstreamAndPostgres(async (children, started) => {
     const { upstreamPort, databaseUrl } = started;
-    dropDatabase = started.dropDatabase;
     const bareProcess = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
     children.push(bareProcess);
     const { port: barePort } = await firstLine<{ port: number }>(bareProcess);
@@ -334,10 +325,7 @@ async function main(): Promise<void> {
     console.log(`gateway resident memory at the end: ${fmt(final?.rssMb ?? null, 0)} MB`);
     console.log("(1 connection and fixed rate: own µs-resolution client; 50 connections: autocannon, whole-ms latencies;");
     console.log(" CPU and RSS: of the gateway, or of Portkey on its rows; pg: the embedded Postgres the gateway logs spend to)");
-  } finally {
-    await stopAll(children);
-    await dropDatabase();
-  }
+  });
 }
 
 runBench(main);

@@ -11,8 +11,9 @@ import { insertSpendLogs, spendLogJson, type NewSpendLog } from "./store";
 // connections +17% and -3% in two. The rows wait off-heap (~2 MB) and the timer still writes
 // them within `proxy_batch_write_at`.
 const eagerFlushRows = 5_000;
-// Rows per insert. A row's JSON is ~450 bytes, so a batch's text (~45 kB, and the driver's copy
-// of it) stays under V8's large-object size (128 kB) and dies young. Batches of 1,000 made
+// Rows per insert. A row's JSON is ~450 bytes, so a batch's text (~45 kB) stays under V8's
+// large-object size (128 kB) and is made in the young generation (insertSpendLogs then releases
+// it, or the driver's query object would carry it into the old one). Batches of 1,000 made
 // half-megabyte strings that went straight to the old generation: a full mark-compact (~5 ms)
 // about every second under steady load.
 const rowsPerInsert = 100;
