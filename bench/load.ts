@@ -14,7 +14,16 @@ export interface LoadResult {
   requestsPerSecond: number;
   p50Ms: number;
   p99Ms: number;
+  /**
+   * At the fixed rate: the times the client's own 1 ms tick came more than `stallMs` late, and the
+   * longest. Requests due in such a stall (a collection in the client, or the VM taking the CPU
+   * from every process) go out late whatever the target, so a round's count tells a slow round of
+   * the machine from a slow round of the target.
+   */
+  stalls?: { count: number; longestMs: number };
 }
+
+export const stallMs = 4;
 
 export interface Target {
   url: string;
@@ -83,9 +92,17 @@ export async function fixedRate(target: Target, ratePerSecond: number, seconds: 
     inFlight.add(request);
     void request.finally(() => inFlight.delete(request));
   };
+  const stalls = { count: 0, longestMs: 0 };
+  let lastTick = started;
   await new Promise<void>((resolve) => {
     const tick = () => {
       const now = performance.now();
+      const gap = now - lastTick;
+      lastTick = now;
+      if (gap > stallMs) {
+        stalls.count += 1;
+        stalls.longestMs = Math.max(stalls.longestMs, gap);
+      }
       while (sent < total && started + sent * intervalMs <= now) {
         fire(started + sent * intervalMs);
         sent += 1;
@@ -97,7 +114,7 @@ export async function fixedRate(target: Target, ratePerSecond: number, seconds: 
   });
   await Promise.all(inFlight);
   await pool.close();
-  return summarize(latencies, errors, seconds);
+  return { ...summarize(latencies, errors, seconds), stalls };
 }
 
 /** A closed loop on `connections` connections by autocannon (whole-millisecond latencies). */

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, openSync } from "node:fs";
 import path from "node:path";
-import { autocannonRun, fixedRate, oneConnection, type LoadResult, type Target } from "./load";
+import { autocannonRun, fixedRate, oneConnection, stallMs, type LoadResult, type Target } from "./load";
 import {
   benchChatBody,
   benchGatewayEnv,
@@ -205,8 +205,8 @@ async function main(): Promise<void> {
     const rows: Row[] = [];
     // The comparisons the targets rest on run in interleaved rounds, each target once per round,
     // and keep each target's median round: on a shared VM one 8 s sample can be off by a third.
-    // The p99 of every round at the fixed rate, printed beside the median the table keeps.
-    const roundP99s = new Map<string, number[]>();
+    // Every round at the fixed rate (its p99 and the client's stalls), printed beside the median the table keeps.
+    const rateRounds = new Map<string, LoadResult[]>();
     const compared = async (
       scenario: string,
       run: (target: Target) => Promise<LoadResult>,
@@ -228,7 +228,7 @@ async function main(): Promise<void> {
       for (const [target] of entries) {
         const taken = samples.get(target) ?? [];
         rows.push(medianRow(taken, by));
-        if (by === "p99") roundP99s.set(target, taken.map((row) => row.result.p99Ms));
+        if (by === "p99") rateRounds.set(target, taken.map((row) => row.result));
       }
     };
     if (wanted.has("1c")) await compared("1 connection", (target) => oneConnection(target, measureSeconds));
@@ -320,9 +320,14 @@ async function main(): Promise<void> {
       }
     }
     console.log(`gateway added latency at ${fixedRatePerSecond} req/s: p50 ${fmt(fixed?.p50 ?? null, 3)} ms, p99 ${fmt(fixed?.p99 ?? null, 3)} ms`);
-    if (roundP99s.size > 0) {
-      const each = [...roundP99s].map(([target, values]) => `${target} ${values.map((value) => fmt(value, 1)).join(" / ")}`);
+    if (rateRounds.size > 0) {
+      const each = [...rateRounds].map(([target, results]) => `${target} ${results.map((result) => fmt(result.p99Ms, 1)).join(" / ")}`);
       console.log(`p99 of each round at ${fixedRatePerSecond} req/s (ms): ${each.join("; ")}`);
+      const stalls = [...rateRounds].map(
+        ([target, results]) =>
+          `${target} ${results.map(({ stalls: s }) => (s ? `${s.count}${s.count > 0 ? ` (≤${fmt(s.longestMs, 0)} ms)` : ""}` : "-")).join(" / ")}`,
+      );
+      console.log(`stalls of the client in each round (its 1 ms tick over ${stallMs} ms late): ${stalls.join("; ")}`);
     }
     if (wanted.has("anthropic")) {
       for (const scenario of ["1 connection", "50 connections"]) {
