@@ -53,6 +53,8 @@ export class Directory {
   private readonly accounts = new Map<string, SpendAccount>();
   private readonly dirty = new Set<SpendAccount>();
   private flushing: Promise<void> = Promise.resolve();
+  // Accounts whose spend a flush is writing now: still unwritten until Postgres answers.
+  private writingAccounts = 0;
   private listener: DirectoryListener | undefined;
   /**
    * True while budget periods are reset by a shared store (Redis) rather than by this process,
@@ -290,7 +292,7 @@ export class Directory {
   }
 
   unflushedAccounts(): number {
-    return this.dirty.size;
+    return this.dirty.size + this.writingAccounts;
   }
 
   /** Marks an account as having spend Postgres does not know yet. */
@@ -316,6 +318,7 @@ export class Directory {
       const taken = [...this.dirty].map((account) => ({ account, write: account.takeFlush() }));
       this.dirty.clear();
       const writes: SpendWrite[] = taken.map((entry) => entry.write);
+      this.writingAccounts = writes.length;
       try {
         await store.applySpendWrites(this.sql, writes);
       } catch (err) {
@@ -324,6 +327,8 @@ export class Directory {
           this.dirty.add(account);
         }
         this.log.error({ err, accounts: writes.length }, "spend flush failed; will retry");
+      } finally {
+        this.writingAccounts = 0;
       }
     });
     this.flushing = run.catch(() => undefined);

@@ -32,6 +32,8 @@ export class SpendFlusher {
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
   private running: Promise<void> = Promise.resolve();
+  // Rows a flush has taken and Postgres has not confirmed yet.
+  private writingRows = 0;
 
   constructor(
     private readonly sql: Sql,
@@ -62,9 +64,9 @@ export class SpendFlusher {
     this.timer = undefined;
   }
 
-  /** Rows and accounts still waiting for Postgres. */
+  /** Rows and accounts still waiting for Postgres, including those a flush is writing now. */
   pending(): number {
-    return this.logs.rows + this.directory.unflushedAccounts();
+    return this.logs.rows + this.writingRows + this.directory.unflushedAccounts();
   }
 
   /** Writes everything recorded so far; concurrent calls queue behind each other. */
@@ -77,14 +79,17 @@ export class SpendFlusher {
   private async flushOnce(): Promise<void> {
     await this.directory.flushSpend();
     const batches = this.logs.take();
+    this.writingRows = batches.reduce((sum, batch) => sum + batch.rows, 0);
     let written = 0;
     try {
       for (const batch of batches) {
         await insertSpendLogs(this.sql, batch.json());
         written += 1;
+        this.writingRows -= batch.rows;
       }
       this.failing = false;
     } catch (err) {
+      this.writingRows = 0;
       this.failing = true;
       const unwritten = batches.slice(written);
       const dropped = this.logs.putBack(unwritten, maxQueuedRows);

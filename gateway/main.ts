@@ -31,6 +31,21 @@ import { createTracer, type Tracer } from "./tracing";
  */
 
 const shutdownGraceMs = 10_000;
+// How long the spend still in memory may take to reach Postgres at shutdown.
+const shutdownFlushMs = 10_000;
+
+/** Whether `work` settles before `deadline` (epoch ms); it is not cancelled if not. */
+async function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<false>((resolve) => {
+    timer = setTimeout(() => resolve(false), Math.max(0, deadline - Date.now()));
+  });
+  try {
+    return await Promise.race([work.then(() => true, () => true), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 const startupDatabaseWaitMs = 30_000;
 
 /**
@@ -169,18 +184,28 @@ async function main(): Promise<void> {
     flusher.stop();
     gateway.health.stop();
     clearInterval(sweep);
-    // A database that is briefly away at shutdown gets a few more chances; what still cannot be
-    // written is reported, never silently dropped.
+    // A database that is briefly away at shutdown gets a few more chances, and one that stops
+    // answering cannot hold the process past `shutdownFlushMs`; what still cannot be written is
+    // reported, never silently dropped.
+    const flushDeadline = Date.now() + shutdownFlushMs;
+    let answered = true;
     for (let attempt = 0; attempt < 5; attempt += 1) {
-      await flusher.flush();
-      if (flusher.pending() === 0) break;
+      answered = await settlesBy(flusher.flush(), flushDeadline);
+      if (!answered || flusher.pending() === 0 || Date.now() + 1000 > flushDeadline) break;
       await delay(1000);
     }
-    if (flusher.pending() > 0) log.error({ unwritten: flusher.pending() }, "spend not written to Postgres at shutdown");
+    if (flusher.pending() > 0) {
+      log.error(
+        { unwritten: flusher.pending(), database: answered ? "unreachable" : "not answering" },
+        "spend not written to Postgres at shutdown",
+      );
+    }
     await admitter.close();
     await tracer.shutdown();
     await closeProviders(providers);
-    await sql.end({ timeout: 5 });
+    // postgres.js's forced end of a connection with a query in flight throws from a timer, so a
+    // database that stopped answering is left to the process's exit.
+    if (answered) await sql.end({ timeout: 5 });
     log.info("gateway stopped");
     process.exit(0);
   };
