@@ -9,6 +9,7 @@ import {
   firstLine,
   processStats,
   root,
+  runOnly,
   runBench,
   spawnPart,
   waitUntilAlive,
@@ -126,10 +127,16 @@ async function main(): Promise<void> {
     }
 
     console.log(`${mode}: ${rounds} interleaved rounds of ${seconds}s per target, after a 3s warm-up of each…`);
-    for (const { target } of targets) await run(target, 3);
+    // Each measurement runs with only its own proxy (none for the upstream reached directly).
+    const proxies = targets.map(({ pid }) => pid);
+    for (const { target, pid } of targets) {
+      runOnly(proxies, pid);
+      await run(target, 3);
+    }
     const samples = new Map<string, { p50: number[]; p99: number[]; rps: number[]; cpu: number[]; rss: number[]; stalls: number[] }>();
     for (let round = 0; round < rounds; round += 1) {
       for (const { label, target, pid } of targets) {
+        runOnly(proxies, pid);
         const before = pid === null ? null : processStats(pid);
         const result = await run(target, seconds);
         const after = pid === null ? null : processStats(pid);

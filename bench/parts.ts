@@ -174,10 +174,27 @@ export async function benchKey(adminPort: number): Promise<string> {
 
 export const benchChatBody = JSON.stringify({ model: "bench-model", max_tokens: 16, messages: [{ role: "user", content: "Say hello." }] });
 
+/**
+ * Lets only `running` of the proxies under test (process ids) have the CPU and stops the others
+ * (SIGSTOP) until their turn. An idle proxy is not idle on two shared cores: a gateway's timer
+ * writes the spend of its last round to Postgres, and a Node process whose load stopped runs
+ * memory-reducing collections seconds later (Portkey's took 10–26 ms, on both cores, in the rounds
+ * of the other targets). Stopped, each does that work in its own rounds. `null` runs none.
+ */
+export function runOnly(proxies: readonly (number | null)[], running: number | null): void {
+  for (const pid of proxies) {
+    if (pid !== null) process.kill(pid, pid === running ? "SIGCONT" : "SIGSTOP");
+  }
+}
+
 /** Stops the processes, last started first (the gateway flushes spend to Postgres on SIGTERM). */
 export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
+  // All continued first (runOnly may have stopped some): a stopped gateway would not see SIGTERM,
+  // and one stopped mid-query would hold the embedded Postgres from the others' last flush.
+  for (const child of children) if (running(child)) child.kill("SIGCONT");
   for (const child of [...children].reverse()) {
-    if (child.exitCode !== null || child.signalCode !== null) continue;
+    if (!running(child)) continue;
     const exited = new Promise((resolve) => child.once("exit", resolve));
     child.kill("SIGTERM");
     await exited;

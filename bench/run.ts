@@ -12,6 +12,7 @@ import {
   runBench,
   portkeyHeaders,
   processStats,
+  runOnly,
   spawnPart,
   startPortkey,
   waitUntilAlive,
@@ -165,6 +166,10 @@ async function main(): Promise<void> {
     const wanted = new Set((process.env.BENCH_SCENARIOS ?? "1c,50c,rate,portkey,anthropic").split(","));
 
     const portkey = wanted.has("portkey") ? await startPortkey(children) : null;
+    // Each measurement runs with only its own proxy (none for the upstream reached directly).
+    const barePid = bareProcess.pid ?? null;
+    const portkeyPid = portkey?.pid ?? null;
+    const focus = (pid: number | null) => runOnly([barePid, gatewayPid, portkeyPid], pid);
     const viaPortkey: Target | null = portkey && {
       ...direct,
       url: `http://127.0.0.1:${portkey.port}`,
@@ -194,13 +199,19 @@ async function main(): Promise<void> {
     console.log(
       `warming up (${warmupSeconds}s each), then ${measureSeconds}s per measurement, each comparison the median of ${rounds} interleaved rounds…`,
     );
+    focus(null);
     await oneConnection(direct, warmupSeconds);
+    focus(barePid);
     await autocannonRun(viaBare, 50, warmupSeconds);
+    focus(gatewayPid);
     await autocannonRun(viaGateway, 50, warmupSeconds);
-    if (viaPortkey) await autocannonRun(viaPortkey, 50, warmupSeconds);
     if (wanted.has("anthropic")) {
       await autocannonRun(viaGatewayAnthropic, 50, warmupSeconds);
       await autocannonRun(viaMessages, 50, warmupSeconds);
+    }
+    if (viaPortkey) {
+      focus(portkeyPid);
+      await autocannonRun(viaPortkey, 50, warmupSeconds);
     }
     const rows: Row[] = [];
     // The comparisons the targets rest on run in interleaved rounds, each target once per round,
@@ -212,15 +223,17 @@ async function main(): Promise<void> {
       run: (target: Target) => Promise<LoadResult>,
       { by = "throughput", withPortkey = true }: { by?: "throughput" | "p99"; withPortkey?: boolean } = {},
     ) => {
-      const entries: [string, Target, number | null][] = [
-        ["upstream", direct, null],
-        ["bare", viaBare, null],
-        ["gateway", viaGateway, gatewayPid],
-        ...(viaPortkey && withPortkey ? [["portkey", viaPortkey, portkey?.pid ?? null] as [string, Target, number | null]] : []),
+      // target, how it is reached, the process whose CPU and memory its row reports, the proxy it runs
+      const entries: [string, Target, number | null, number | null][] = [
+        ["upstream", direct, null, null],
+        ["bare", viaBare, null, barePid],
+        ["gateway", viaGateway, gatewayPid, gatewayPid],
+        ...(viaPortkey && withPortkey ? [["portkey", viaPortkey, portkeyPid, portkeyPid] as [string, Target, number | null, number | null]] : []),
       ];
       const samples = new Map<string, Row[]>();
       for (let round = 0; round < rounds; round += 1) {
-        for (const [target, via, pid] of entries) {
+        for (const [target, via, pid, proxy] of entries) {
+          focus(proxy);
           const row = await measure(scenario, target, pid, () => run(via));
           samples.set(target, [...(samples.get(target) ?? []), row]);
         }
@@ -250,10 +263,14 @@ async function main(): Promise<void> {
       for (const [scenario, run] of runs) {
         // The OpenAI pass-through rows to compare with, unless the scenarios above measured them.
         if (!rows.some((row) => row.scenario === scenario && row.target === "upstream")) {
+          focus(null);
           rows.push(await measure(scenario, "upstream", null, () => run(direct)));
+          focus(gatewayPid);
           rows.push(await measure(scenario, "gateway", gatewayPid, () => run(viaGateway)));
         }
+        focus(null);
         rows.push(await measure(scenario, "anth-up", null, () => run(directAnthropic)));
+        focus(gatewayPid);
         rows.push(await measure(scenario, "gw→anth", gatewayPid, () => run(viaGatewayAnthropic)));
         rows.push(await measure(scenario, "gw msgs", gatewayPid, () => run(viaMessages)));
       }
