@@ -34,6 +34,8 @@ const shutdownGraceMs = 10_000;
 // How long the spend still in memory may take to reach Postgres at shutdown.
 const shutdownFlushMs = 10_000;
 
+const startupDatabaseWaitMs = 30_000;
+
 /** Whether `work` settles before `deadline` (epoch ms); it is not cancelled if not. */
 async function settlesBy(work: Promise<unknown>, deadline: number): Promise<boolean> {
   let timer: NodeJS.Timeout | undefined;
@@ -46,7 +48,6 @@ async function settlesBy(work: Promise<unknown>, deadline: number): Promise<bool
     clearTimeout(timer);
   }
 }
-const startupDatabaseWaitMs = 30_000;
 
 /**
  * `npm run dev` starts Postgres and the gateway together, so the database may take a moment to
