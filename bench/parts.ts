@@ -57,17 +57,24 @@ export async function startUpstreamAndPostgres(children: ChildProcess[]): Promis
 }> {
   const upstream = spawnPart("bench/upstream.ts");
   children.push(upstream);
-  const serverUrl = process.env.BENCH_POSTGRES_URL;
-  // BENCH_POSTGRES_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the embedded Postgres.
-  const embedded = serverUrl ? null : spawnPart("bench/postgres.ts", {}, nodeArgs(process.env.BENCH_POSTGRES_NODE_ARGS));
-  if (embedded) children.push(embedded);
+  const database = startPostgres(children);
   const { port: upstreamPort } = await firstLine<{ port: number }>(upstream);
-  if (embedded) {
-    const { url } = await firstLine<{ url: string }>(embedded);
-    return { upstreamPort, databaseUrl: url, postgresPid: embedded.pid ?? null, dropDatabase: async () => {} };
-  }
-  const database = await serverDatabase(serverUrl ?? "");
-  return { upstreamPort, databaseUrl: database.url, postgresPid: null, dropDatabase: database.drop };
+  const { url, pid, drop } = await database;
+  return { upstreamPort, databaseUrl: url, postgresPid: pid, dropDatabase: drop };
+}
+
+/**
+ * A database of its own: an embedded Postgres in its own process (added to `children`), or a new
+ * database on the Postgres server BENCH_POSTGRES_URL names, which `drop` removes.
+ */
+export async function startPostgres(children: ChildProcess[]): Promise<{ url: string; pid: number | null; drop: () => Promise<void> }> {
+  const serverUrl = process.env.BENCH_POSTGRES_URL;
+  if (serverUrl) return { ...(await serverDatabase(serverUrl)), pid: null };
+  // BENCH_POSTGRES_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the embedded Postgres.
+  const embedded = spawnPart("bench/postgres.ts", {}, nodeArgs(process.env.BENCH_POSTGRES_NODE_ARGS));
+  children.push(embedded);
+  const { url } = await firstLine<{ url: string }>(embedded);
+  return { url, pid: embedded.pid ?? null, drop: async () => {} };
 }
 
 /** A new database on the Postgres server at `serverUrl`, and a function that drops it again. */
