@@ -197,8 +197,7 @@ export function runOnly(proxies: readonly (number | null)[], running: number | n
 /** Stops the processes, last started first (the gateway flushes spend to Postgres on SIGTERM). */
 export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
   const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
-  // All continued first (runOnly may have stopped some): a stopped gateway would not see SIGTERM,
-  // and one stopped mid-query would hold the embedded Postgres from the others' last flush.
+  // All continued first: a process runOnly stopped would not see SIGTERM.
   for (const child of children) if (running(child)) child.kill("SIGCONT");
   for (const child of [...children].reverse()) {
     if (!running(child)) continue;
@@ -217,26 +216,36 @@ export function runBench(main: () => Promise<void>): void {
 }
 
 /**
- * Starts the upstream and Postgres, runs `body` with them (processes it starts go in `children`),
- * then stops every process and drops the run's database, also on Ctrl-C.
+ * Starts the upstream and Postgres, runs `body` with them (processes it starts go in `children`;
+ * `anotherDatabase` makes a further database, as `startPostgres`), then stops every process and
+ * drops the run's databases, also on Ctrl-C.
  */
 export async function withUpstreamAndPostgres(
-  body: (children: ChildProcess[], started: { upstreamPort: number; databaseUrl: string; postgresPid: number | null }) => Promise<void>,
+  body: (
+    children: ChildProcess[],
+    started: { upstreamPort: number; databaseUrl: string; postgresPid: number | null; anotherDatabase: () => Promise<string> },
+  ) => Promise<void>,
 ): Promise<void> {
   const children: ChildProcess[] = [];
-  let dropDatabase = async () => {};
+  const drops: (() => Promise<void>)[] = [];
+  const anotherDatabase = async () => {
+    const database = await startPostgres(children);
+    drops.push(database.drop);
+    return database.url;
+  };
   const interrupted = () => {
     void stopAll(children).then(() => process.exit(130));
   };
   process.once("SIGINT", interrupted);
   try {
     const started = await startUpstreamAndPostgres(children);
-    dropDatabase = started.dropDatabase;
-    await body(children, started);
+    drops.push(started.dropDatabase);
+    await body(children, { ...started, anotherDatabase });
   } finally {
     process.removeListener("SIGINT", interrupted);
+    // The gateways write their last spend before their databases go.
     await stopAll(children);
-    await dropDatabase();
+    for (const drop of drops) await drop();
   }
 }
 
