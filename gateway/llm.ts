@@ -468,12 +468,13 @@ function settle(gateway: Gateway, call: Forwarding, requestId: string, outcome: 
   const dollars = nanosToDollars(cost);
   const upstreamSeconds = (now - upstreamStarted) / 1000;
   const totalSeconds = (now - call.started) / 1000;
+  // The metrics' usage in one fixed shape (a spread of `usage` had a shape per provider's extras).
+  const used = usage ? { promptTokens: usage.promptTokens, completionTokens: usage.completionTokens, spendDollars: dollars } : null;
   if (failure) {
     gateway.metrics.requestFailed(labels, failure.status, failure.type);
-    if (usage) gateway.metrics.usage(labels, deployment.upstreamModel, { ...usage, spendDollars: dollars });
+    if (used) gateway.metrics.usage(labels, deployment.upstreamModel, used);
     gateway.metrics.latency(labels, deployment.upstreamModel, upstreamSeconds, totalSeconds);
   } else {
-    const used = usage ? { ...usage, spendDollars: dollars } : null;
     gateway.metrics.succeeded(labels, deployment.upstreamModel, used, upstreamSeconds, totalSeconds);
   }
   if (context) {

@@ -185,6 +185,7 @@ describe("gateway request ids and logs", () => {
     }, 10_000, "the request's log line");
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatchObject({ name: "gateway", msg: "request", method: "POST", path: "/v1/chat/completions", status: 200, callId });
+    expect(lines[0]).not.toHaveProperty("aborted");
   });
 
   it("gives a request without a usable id a fresh one, also on errors and admin routes", async () => {
@@ -194,7 +195,10 @@ describe("gateway request ids and logs", () => {
     expect(fresh).toMatch(/^[0-9a-f-]{36}$/);
     const info = await fetch(`${gateway.adminUrl}/key/list`, { headers: { authorization: `Bearer ${masterKey}`, "x-request-id": "admin-call-1" } });
     expect(info.headers.get("x-request-id")).toBe("admin-call-1");
-    await waitFor(() => (logLines().some((line) => line.requestId === fresh && line.status === 401) ? true : undefined), 10_000, "the refused request's line");
+    const refusedLine = await waitFor(() => logLines().find((line) => line.requestId === fresh && line.status === 401), 10_000, "the refused request's line");
+    // Refused before any upstream call: no call id, and the answer was finished, not aborted.
+    expect(refusedLine).not.toHaveProperty("callId");
+    expect(refusedLine).not.toHaveProperty("aborted");
     await waitFor(() => (logLines().some((line) => line.requestId === "admin-call-1" && line.path === "/key/list") ? true : undefined), 10_000, "the admin call's line");
   });
 
