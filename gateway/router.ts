@@ -576,7 +576,7 @@ export class Router {
     }, limitMs);
     // Unref'd, Node keeps the list of timers of this duration when the last one is cleared (a
     // ref'd one's list is deleted and made again by the next request: ~1.4% of the gateway's CPU
-    // at one connection, in perf). The call's own socket keeps the process alive meanwhile.
+    // at one connection, in perf). The listener and the call's socket keep the process alive.
     clock.unref();
     let handedOver = false;
     const started = performance.now();
