@@ -248,9 +248,9 @@ async function main(): Promise<void> {
     // At the fixed rate one 8 s sample's p99 turns on whether a collection or a stall of the VM
     // fell inside it, so it runs in interleaved rounds too and keeps each target's median p99.
     if (wanted.has("rate")) {
-      // Warmed at the rate first (the warm-up above is at 50 connections): the first round at
-      // the fixed rate after the one-connection rounds had the highest p99 of the three for the
-      // upstream reached directly and the bare proxy on every run of 2026-12-07's fourth session.
+      // Warmed at the rate first (the warm-up above is at 50 connections): without it, the first
+      // round at the fixed rate had the highest p99 of the three for the bare proxy, and the
+      // highest or a tied one for the upstream reached directly, on every run of a day.
       for (const [via, proxy] of [[direct, null], [viaBare, barePid], [viaGateway, gatewayPid]] as const) {
         focus(proxy);
         await fixedRate(via, fixedRatePerSecond, warmupSeconds);
