@@ -39,7 +39,8 @@ interface Target {
   env: Record<string, string>;
   /** Resolves to the port once the process answers. */
   ready: (child: ChildProcess) => Promise<number>;
-  headers: (port: number) => Record<string, string> | Promise<Record<string, string>>;
+  /** The request headers: a key for the gateway, the upstream's address for Portkey. */
+  headers: () => Record<string, string> | Promise<Record<string, string>>;
 }
 
 async function send(pool: Pool, headers: Record<string, string>, count: number): Promise<void> {
@@ -76,7 +77,7 @@ async function count(children: ChildProcess[], target: Target): Promise<number> 
   const port = await target.ready(child);
   // Read and dropped: a full pipe would stop a process that logs.
   child.stdout?.resume();
-  const headers = await target.headers(port);
+  const headers = await target.headers();
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections });
   await send(pool, headers, warmup);
   const control = (...args: string[]) => execFileSync("callgrind_control", [...args, String(child.pid)], { stdio: "ignore" });
