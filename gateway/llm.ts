@@ -56,6 +56,7 @@ const bodySchemas = {
     model: z.string().min(1),
     input: textInput,
     dimensions: z.number().int().positive().optional(),
+    encoding_format: z.enum(["float", "base64"]).optional(),
     user: z.string().optional(),
   }),
 } satisfies Record<LlmRoute, z.ZodType>;

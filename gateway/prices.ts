@@ -58,6 +58,11 @@ export const builtInPrices: Readonly<Record<string, ModelPrice>> = {
   "text-embedding-3-small": embedding(2e-8),
   "text-embedding-3-large": embedding(1.3e-7),
   "text-embedding-ada-002": embedding(1e-7),
+  // Bedrock's embedding models (amazon.titan-…, cohere.embed-…).
+  "titan-embed-text-v1": embedding(1e-7),
+  "titan-embed-text-v2": embedding(2e-8),
+  "embed-english-v3": embedding(1e-7),
+  "embed-multilingual-v3": embedding(1e-7),
   "claude-3-haiku": claude(2.5e-7, 1.25e-6, 4_096),
   "claude-3-5-haiku": claude(8e-7, 4e-6, 8_192),
   "claude-3-5-sonnet": claude(3e-6, 1.5e-5, 8_192),
@@ -92,7 +97,7 @@ export function findBuiltInPrice(name: string): ModelPrice | undefined {
     .replace(/^(?:converse|invoke)\//, "")
     .replace(/^(?:[a-z]{2}|apac|global)\.(?=[a-z]+\.)/, "")
     .replace(/^deepseek\.r1/, "deepseek-r1")
-    .replace(/^(?:anthropic|deepseek|openai|meta|amazon)\./, "");
+    .replace(/^(?:anthropic|deepseek|openai|meta|amazon|cohere)\./, "");
   const exact = builtInPrices[base];
   if (exact) return exact;
   const prefix = namesByLength.find((candidate) => base.startsWith(`${candidate}-`) || base.startsWith(`${candidate}:`));

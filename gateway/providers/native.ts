@@ -144,6 +144,26 @@ export function usageBody(promptTokens: number, completionTokens: number, cache?
   };
 }
 
+/**
+ * OpenAI's embedding list. With `encoding_format: "base64"` each vector is sent as OpenAI sends
+ * it, its float32 little-endian bytes in base64 (the official clients ask for that by default).
+ */
+export function embeddingList(vectors: readonly (readonly number[])[], model: string, promptTokens: number, encodingFormat: unknown) {
+  const base64 = encodingFormat === "base64";
+  return {
+    object: "list",
+    data: vectors.map((vector, index) => ({ object: "embedding", index, embedding: base64 ? float32Base64(vector) : vector })),
+    model,
+    usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+  };
+}
+
+function float32Base64(vector: readonly number[]): string {
+  const bytes = Buffer.alloc(vector.length * 4);
+  vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));
+  return bytes.toString("base64");
+}
+
 /** An image URL of an OpenAI content part, split into format and base64 data when it is a data URL. */
 export function dataUrlImage(url: string): { mediaType: string; data: string } | null {
   const match = /^data:(image\/[a-z0-9.+-]+);base64,(.*)$/is.exec(url);

@@ -1,7 +1,7 @@
 import OpenAI from "openai";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../lib/db/embedded";
-import { awsTestCredentials, awsTestRegion, startBedrock, type FakeBedrock } from "./support/bedrock-upstream";
+import { awsTestCredentials, awsTestRegion, fakeEmbedding, startBedrock, wordCount, type FakeBedrock } from "./support/bedrock-upstream";
 import { masterKey, startGateway, waitFor, type RunningGateway, keyHolder, readChatStream } from "./support/gateway";
 
 let postgres: EmbeddedPostgres;
@@ -52,6 +52,19 @@ model_list:
       model: bedrock/${haikuId}
       aws_region_name: ${awsTestRegion}
       api_base: ${url}
+  - model_name: titan-embed
+    litellm_params:
+      model: bedrock/amazon.titan-embed-text-v2:0${keys}
+  - model_name: titan-embed-v1
+    litellm_params:
+      model: bedrock/amazon.titan-embed-text-v1${keys}
+  - model_name: cohere-embed
+    litellm_params:
+      model: bedrock/us.cohere.embed-english-v3${keys}
+  - model_name: titan-embed-throttled
+    litellm_params:
+      model: bedrock/throttled.amazon.titan-embed-text-v2:0${keys}
+    model_info: { mode: embedding, input_cost_per_token: 0.000001 }
   - model_name: bedrock-wrong-secret
     litellm_params:
       model: bedrock/${haikuId}
@@ -251,6 +264,101 @@ describe("bedrock/ models through Converse, driven by the official openai client
   });
 });
 
+describe("bedrock embeddings through InvokeModel, driven by the official openai client", () => {
+  // The built-in prices: Titan Text Embeddings V2 $0.02 and Cohere Embed v3 $0.10 per million tokens.
+  const titanV2Price = 2e-8;
+  const cohereV3Price = 1e-7;
+
+  it("Titan V2 embeds each text in its own signed call with the caller's dimensions, billed on Titan's token counts", async () => {
+    const key = await newKey();
+    const before = bedrock.requests.length;
+    const inputs = ["the quick brown fox", "jumps over", "the lazy dog today"];
+    const result = await client(key).embeddings.create({ model: "titan-embed", input: inputs, dimensions: 256, encoding_format: "float" });
+
+    const calls = bedrock.requests.slice(before);
+    expect(calls.map((call) => call.operation)).toEqual(["invoke", "invoke", "invoke"]);
+    expect(calls.every((call) => call.modelId === "amazon.titan-embed-text-v2:0" && call.signatureValid)).toBe(true);
+    expect(calls.map((call) => call.body).sort((a, b) => String(a.inputText).localeCompare(String(b.inputText)))).toEqual(
+      [...inputs].sort().map((inputText) => ({ inputText, dimensions: 256, normalize: true })),
+    );
+    expect(result.data.map((item) => item.index)).toEqual([0, 1, 2]);
+    expect(result.data.map((item) => item.embedding)).toEqual(inputs.map((text) => fakeEmbedding(text, 256)));
+    const tokens = inputs.reduce((sum, text) => sum + wordCount(text), 0);
+    expect(result.usage).toEqual({ prompt_tokens: tokens, total_tokens: tokens });
+    expect(result.model).toBe("amazon.titan-embed-text-v2:0");
+    expect(await keySpend(key)).toBeCloseTo(tokens * titanV2Price, 14);
+  });
+
+  it("the openai client's default base64 encoding comes back as OpenAI sends it and decodes to the same vectors", async () => {
+    const key = await newKey();
+    // No encoding_format: the client asks for base64 and decodes float32 itself.
+    const decoded = await client(key).embeddings.create({ model: "titan-embed-v1", input: "hello there" });
+    expect(decoded.data[0]?.embedding).toEqual(fakeEmbedding("hello there", 1536));
+
+    const raw = await fetch(`${gateway.publicUrl}/v1/embeddings`, {
+      method: "POST",
+      headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+      body: JSON.stringify({ model: "titan-embed-v1", input: "hello there", encoding_format: "base64" }),
+    });
+    const body = (await raw.json()) as { data: { embedding: string }[] };
+    const bytes = Buffer.from(body.data[0]?.embedding ?? "", "base64");
+    expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(fakeEmbedding("hello there", 1536));
+    expect(bedrock.requests.at(-1)?.body).toEqual({ inputText: "hello there" });
+  });
+
+  it("Cohere embeds up to 96 texts a call as search documents, in order, billed on Bedrock's token-count header", async () => {
+    const key = await newKey();
+    const before = bedrock.requests.length;
+    const inputs = Array.from({ length: 100 }, (_, index) => `document number ${index}`);
+    const result = await client(key).embeddings.create({ model: "cohere-embed", input: inputs, encoding_format: "float" });
+
+    const calls = bedrock.requests.slice(before);
+    expect(calls.map((call) => call.modelId)).toEqual(["us.cohere.embed-english-v3", "us.cohere.embed-english-v3"]);
+    expect(calls.map((call) => (call.body.texts as string[]).length)).toEqual([96, 4]);
+    expect(calls.every((call) => call.body.input_type === "search_document")).toBe(true);
+    expect(result.data.map((item) => item.embedding)).toEqual(inputs.map((text) => fakeEmbedding(text, 8)));
+    expect(result.data.map((item) => item.index)).toEqual(inputs.map((_, index) => index));
+    expect(result.usage.prompt_tokens).toBe(300);
+    expect(await keySpend(key)).toBeCloseTo(300 * cohereV3Price, 14);
+
+    await client(key).embeddings.create({ model: "cohere-embed", input: "a query", encoding_format: "float", input_type: "search_query" } as never);
+    expect(bedrock.requests.at(-1)?.body).toEqual({ texts: ["a query"], input_type: "search_query" });
+  });
+
+  it("what a Bedrock embedding model cannot take is a 400 naming the field, and nothing is sent", async () => {
+    const key = await newKey();
+    const before = bedrock.requests.length;
+    const cases: [Record<string, unknown>, string, string][] = [
+      [{ model: "titan-embed", input: [[1, 2, 3]] }, "input", "not token ids"],
+      [{ model: "titan-embed-v1", input: "hi", dimensions: 256 }, "dimensions", "one size only"],
+      [{ model: "cohere-embed", input: "hi", input_type: "poetry" }, "input_type", "search_document"],
+      [{ model: "titan-embed", input: "hi", encoding_format: "int8" }, "encoding_format", "encoding_format"],
+      [{ model: "claude-haiku", input: "hi" }, "model", "makes no embeddings"],
+    ];
+    for (const [body, param, message] of cases) {
+      const res = await fetch(`${gateway.publicUrl}/v1/embeddings`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const { error } = (await res.json()) as { error: { message: string; param: string | null; type: string } };
+      expect({ status: res.status, param: error.param, type: error.type }).toEqual({ status: 400, param, type: "invalid_request_error" });
+      expect(error.message).toContain(message);
+    }
+    expect(bedrock.requests.length).toBe(before);
+    expect(await keySpend(key)).toBe(0);
+  });
+
+  it("a throttled InvokeModel is a 429 rate_limit_error with Bedrock's message", async () => {
+    const { status, error } = await failure(
+      client(await newKey()).embeddings.create({ model: "titan-embed-throttled", input: "hi", encoding_format: "float" }),
+    );
+    expect(status).toBe(429);
+    expect(error.type).toBe("rate_limit_error");
+    expect(error.message).toContain("Too many requests");
+  });
+});
+
 describe("bedrock health", () => {
   it("/health probes each deployment with a signed one-token Converse call and reports Bedrock's refusals", async () => {
     const res = await fetch(`${gateway.adminUrl}/health`, { headers: { authorization: `Bearer ${masterKey}` } });
@@ -260,6 +368,10 @@ describe("bedrock health", () => {
     expect(throttled?.error).toContain("ThrottlingException");
     const probe = bedrock.requests.find((request) => request.modelId === haikuId && request.body.inferenceConfig !== undefined && JSON.stringify(request.body).includes("ping"));
     expect(probe?.body.inferenceConfig).toEqual({ maxTokens: 1 });
+    // An embedding model is probed with an embedding, not a chat it cannot answer.
+    expect(report.healthy_endpoints.map((endpoint) => endpoint.model)).toEqual(expect.arrayContaining(["titan-embed", "cohere-embed"]));
+    const embeddingProbe = bedrock.requests.find((request) => request.modelId === "amazon.titan-embed-text-v2:0" && request.body.inputText === "ping");
+    expect(embeddingProbe?.operation).toBe("invoke");
   });
 });
 

@@ -145,6 +145,18 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
     expect((mocked as { choices: { message: { content: string } }[] }).choices[0]?.message.content).toBe("canned");
   });
 
+  it("mock embeddings asked for in base64 (the openai client's default) decode to the floats asked for plainly", async () => {
+    const { key } = await h.newKey();
+    const client = h.client(key);
+    const floats = await client.embeddings.create({ model: "mock-model", input: ["one", "two"], dimensions: 8, encoding_format: "float" });
+    const decoded = await client.embeddings.create({ model: "mock-model", input: ["one", "two"], dimensions: 8 });
+    expect(floats.data[0]?.embedding).toHaveLength(8);
+    // The mock's six-decimal floats, through float32 and back.
+    expect(decoded.data.map((item) => item.embedding)).toEqual(floats.data.map((item) => item.embedding.map((value) => Math.fround(value))));
+    const res = await h.call("/embeddings", { key, body: { model: "mock-model", input: "one", encoding_format: "base64" } });
+    expect(typeof (res.body as { data: { embedding: unknown }[] }).data[0]?.embedding).toBe("string");
+  });
+
   it("/v1/models lists every model for an unrestricted key and only its own for a restricted one", async () => {
     const open = await h.newKey();
     const all = await h.client(open.key).models.list();

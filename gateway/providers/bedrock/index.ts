@@ -1,8 +1,9 @@
 import type { Dispatcher } from "undici";
 import type { Deployment } from "../../config";
 import { badRequest } from "../../errors";
-import { Pools, doneFrame, parseJson, primed, readAll, sseFrame, upstreamFailure, type ResponseBody } from "../native";
+import { Pools, doneFrame, embeddingList, parseJson, primed, readAll, sseFrame, upstreamFailure, type ResponseBody } from "../native";
 import { UpstreamError, type HealthResult, type Provider, type ProviderCall, type ProviderReply } from "../types";
+import { callTokens, embeddingFamily, planEmbeddings, readEmbeddingAnswer, type EmbeddingCall, type EmbeddingFamily } from "./embeddings";
 import { toConverseRequest } from "./request";
 import { ConverseStreamTranslator, converseResponseSchema, fromConverseResponse, isStreamEventType } from "./response";
 import { loadAwsLibraries, signerFor, type AwsLibraries } from "./signing";
@@ -10,8 +11,14 @@ import { loadAwsLibraries, signerFor, type AwsLibraries } from "./signing";
 /**
  * AWS Bedrock through the Converse and ConverseStream APIs: OpenAI chat requests translated to
  * Converse, SigV4-signed, sent over a keep-alive pool; answers and event-stream frames
- * translated back to OpenAI's shape with Bedrock's usage.
+ * translated back to OpenAI's shape with Bedrock's usage. Embeddings go through InvokeModel
+ * (Titan Text Embeddings and Cohere Embed v3, `embeddings.ts`).
  */
+
+type Operation = "converse" | "converse-stream" | "invoke";
+
+// Titan embeds one text per call: a list of texts is this many calls at a time.
+const embeddingCallsAtOnce = 4;
 
 // Converse's error statuses; a model timeout is a timeout to the caller (504), not a bad request.
 const streamExceptionStatus: Record<string, number> = {
@@ -58,12 +65,22 @@ export class BedrockProvider implements Provider {
 
   async send(call: ProviderCall): Promise<ProviderReply> {
     const { deployment } = call;
+    if (call.route === "embedding") {
+      const family = embeddingFamily(deployment.upstreamModel);
+      if (!family) {
+        throw badRequest(
+          `bedrock model ${deployment.upstreamModel} makes no embeddings; Titan Text Embeddings (amazon.titan-embed-text-v1, -v2:0) and Cohere Embed v3 do`,
+          "model",
+        );
+      }
+      return this.embed(call, family);
+    }
     if (call.route !== "chat") {
-      throw badRequest(`bedrock models answer /chat/completions only; ${deployment.modelName} cannot serve /${call.route === "embedding" ? "embeddings" : "completions"}`, "model");
+      throw badRequest(`bedrock models answer /chat/completions and /embeddings; ${deployment.modelName} cannot serve /completions`, "model");
     }
     const converse = toConverseRequest(call.body);
     const libraries = await loadAwsLibraries();
-    const response = await this.request(libraries, deployment, converse, call.stream, call.cancel.signal);
+    const response = await this.request(libraries, deployment, converse, call.stream ? "converse-stream" : "converse", call.cancel.signal);
 
     if (response.statusCode >= 400) {
       const raw = await readAll(response.body, deployment).catch(() => Buffer.alloc(0));
@@ -80,19 +97,57 @@ export class BedrockProvider implements Provider {
     return { type: "json", body: Buffer.from(JSON.stringify(body)), usage };
   }
 
+  /**
+   * An embedding request as InvokeModel calls (one per text for Titan, up to 96 texts each for
+   * Cohere), a few at a time; the vectors come back in the request's order, billed on Bedrock's
+   * token counts.
+   */
+  private async embed(call: ProviderCall, family: EmbeddingFamily): Promise<ProviderReply> {
+    const { deployment } = call;
+    const calls = planEmbeddings(deployment, family, call.body);
+    const libraries = await loadAwsLibraries();
+    const answers: { vectors: number[][]; tokens: number }[] = [];
+    for (let start = 0; start < calls.length; start += embeddingCallsAtOnce) {
+      const batch = calls.slice(start, start + embeddingCallsAtOnce);
+      answers.push(...(await Promise.all(batch.map((one) => this.invokeEmbedding(libraries, deployment, family, one, call.cancel.signal)))));
+    }
+    const vectors = answers.flatMap((answer) => answer.vectors);
+    const promptTokens = answers.reduce((sum, answer) => sum + answer.tokens, 0);
+    const body = embeddingList(vectors, deployment.upstreamModel, promptTokens, call.body.encoding_format);
+    return { type: "json", body: Buffer.from(JSON.stringify(body)), usage: { promptTokens, completionTokens: 0 } };
+  }
+
+  private async invokeEmbedding(
+    libraries: AwsLibraries,
+    deployment: Deployment,
+    family: EmbeddingFamily,
+    one: EmbeddingCall,
+    signal?: AbortSignal,
+    timeoutMs = deployment.timeoutMs,
+  ): Promise<{ vectors: number[][]; tokens: number }> {
+    const response = await this.request(libraries, deployment, one.body, "invoke", signal, timeoutMs);
+    const raw = await readAll(response.body, deployment);
+    if (response.statusCode >= 400) throw upstreamError(response.statusCode, response.headers, raw, deployment);
+    const answer = readEmbeddingAnswer(family, parseJson(raw, deployment), response.headers["x-amzn-bedrock-input-token-count"]);
+    if (!answer || answer.vectors.length !== one.texts.length) {
+      throw new UpstreamError("malformed", `bedrock answered for ${deployment.modelName} with a body that is not ${one.texts.length} embedding(s)`);
+    }
+    return { vectors: answer.vectors, tokens: callTokens(answer.tokens, one.texts) };
+  }
+
   private async request(
     libraries: AwsLibraries,
     deployment: Deployment,
-    converse: Record<string, unknown>,
-    stream: boolean,
+    payload: Record<string, unknown>,
+    operation: Operation,
     signal?: AbortSignal,
     timeoutMs = deployment.timeoutMs,
   ): Promise<Dispatcher.ResponseData> {
     const upstream = this.pools.at(deployment.apiBase);
     const base = upstream.url;
     // The model id is one path segment: `:` and an ARN's `/` are percent-encoded, as the SDK does.
-    const path = `${upstream.path}/model/${encodeURIComponent(deployment.upstreamModel)}/${stream ? "converse-stream" : "converse"}`;
-    const body = JSON.stringify(converse);
+    const path = `${upstream.path}/model/${encodeURIComponent(deployment.upstreamModel)}/${operation}`;
+    const body = JSON.stringify(payload);
     try {
       const signed = await signerFor(libraries, deployment).sign({
         method: "POST",
@@ -104,7 +159,7 @@ export class BedrockProvider implements Provider {
         headers: {
           host: base.host,
           "content-type": "application/json",
-          accept: stream ? "application/vnd.amazon.eventstream" : "application/json",
+          accept: operation === "converse-stream" ? "application/vnd.amazon.eventstream" : "application/json",
         },
         body,
       });
@@ -163,11 +218,22 @@ export class BedrockProvider implements Provider {
   }
 
   async checkHealth(deployment: Deployment): Promise<HealthResult> {
-    // Bedrock's runtime has no free endpoint to probe: a one-token Converse call, as LiteLLM's health check makes.
+    // Bedrock's runtime has no free endpoint to probe: a one-token Converse call, as LiteLLM's
+    // health check makes, or the embedding of one word for an embedding model.
+    const family = embeddingFamily(deployment.upstreamModel);
+    if (family) {
+      try {
+        const [probe] = planEmbeddings(deployment, family, { input: "ping" });
+        if (probe) await this.invokeEmbedding(await loadAwsLibraries(), deployment, family, probe, undefined, 10_000);
+        return { healthy: true };
+      } catch (err) {
+        return { healthy: false, error: err instanceof Error ? err.message : String(err) };
+      }
+    }
     const probe = { messages: [{ role: "user", content: [{ text: "ping" }] }], inferenceConfig: { maxTokens: 1 } };
     try {
       const libraries = await loadAwsLibraries();
-      const response = await this.request(libraries, deployment, probe, false, undefined, 10_000);
+      const response = await this.request(libraries, deployment, probe, "converse", undefined, 10_000);
       const raw = await readAll(response.body, deployment);
       if (response.statusCode >= 400) return { healthy: false, error: upstreamError(response.statusCode, response.headers, raw, deployment).message };
       return { healthy: true };

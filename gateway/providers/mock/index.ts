@@ -3,6 +3,7 @@ import { setTimeout as delay } from "node:timers/promises";
 import type { Deployment } from "../../config";
 import { estimateInputTokens, estimateMessagesTokens, estimateTextTokens } from "../../tokens";
 import type { HealthResult, Provider, ProviderCall, ProviderReply } from "../types";
+import { embeddingList } from "../native";
 
 /**
  * Answers without an upstream: deterministic replies and usage for a given request, optional
@@ -69,13 +70,8 @@ export class MockProvider implements Provider {
       const inputs = Array.isArray(input) ? input : [input];
       const dimensions = typeof call.body.dimensions === "number" ? call.body.dimensions : call.deployment.embeddingDimensions;
       const promptTokens = estimateInputTokens(input);
-      const data = inputs.map((item: unknown, index) => ({
-        object: "embedding",
-        index,
-        embedding: embed(typeof item === "string" ? item : JSON.stringify(item), dimensions),
-      }));
-      const body = { object: "list", data, model, usage: { prompt_tokens: promptTokens, total_tokens: promptTokens } };
-      return json(body, promptTokens, 0);
+      const vectors = inputs.map((item: unknown) => embed(typeof item === "string" ? item : JSON.stringify(item), dimensions));
+      return json(embeddingList(vectors, model, promptTokens, call.body.encoding_format), promptTokens, 0);
     }
 
     const prompt = call.route === "chat" ? lastUserText(call.body.messages) : String(call.body.prompt ?? "");

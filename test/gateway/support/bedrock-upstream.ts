@@ -13,7 +13,9 @@ import { listenLocal } from "./fake-server";
  * credentials and refuses a wrong one the way AWS does (403 InvalidSignatureException).
  * The model id in the path picks a behaviour: throttled → 429, broken → 500, hang → never
  * answers, tool-model → a tool call, stream-exception → a stream that fails midway,
- * stream-cut → a stream that ends before messageStop.
+ * stream-cut → a stream that ends before messageStop. InvokeModel on a Titan Text Embeddings or
+ * Cohere Embed id answers with `fakeEmbedding` vectors in that family's shape, counting a token
+ * per word (in the body for Titan, in the x-amzn-bedrock-input-token-count header for Cohere).
  */
 
 export const awsTestCredentials = { accessKeyId: "AKIDEXAMPLETEST", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
@@ -71,6 +73,29 @@ function exceptionFrame(type: string, message: string): Uint8Array {
     },
     body: fromUtf8(JSON.stringify({ message })),
   });
+}
+
+/** The fake's vector for a text: exact in float32, so base64 answers decode to the same numbers. */
+export function fakeEmbedding(text: string, size: number): number[] {
+  return Array.from({ length: size }, (_, index) => ((text.length + index) % 16) / 4);
+}
+
+export const wordCount = (text: string) => text.split(/\s+/).filter((word) => word !== "").length;
+
+function sendEmbeddings(res: ServerResponse, modelId: string, body: Record<string, unknown>): void {
+  if (modelId.includes("titan-embed-text")) {
+    const text = String(body.inputText);
+    const size = typeof body.dimensions === "number" ? body.dimensions : modelId.includes("-v1") ? 1536 : 1024;
+    return sendJson(res, 200, { embedding: fakeEmbedding(text, size), inputTextTokenCount: wordCount(text) });
+  }
+  const texts = body.texts as string[];
+  const text = JSON.stringify({ id: "embed-test", response_type: "embeddings_floats", texts, embeddings: texts.map((item) => fakeEmbedding(item, 8)) });
+  res.writeHead(200, {
+    "content-type": "application/json",
+    "content-length": Buffer.byteLength(text),
+    "x-amzn-bedrock-input-token-count": String(texts.reduce((sum, item) => sum + wordCount(item), 0)),
+  });
+  res.end(text);
 }
 
 function readRaw(req: IncomingMessage): Promise<string> {
@@ -136,7 +161,7 @@ export async function startBedrock(): Promise<FakeBedrock> {
   const server = createServer((req, res) => {
     void (async () => {
       const raw = await readRaw(req);
-      const match = /^\/model\/([^/]+)\/(converse|converse-stream)$/.exec(req.url ?? "");
+      const match = /^\/model\/([^/]+)\/(converse|converse-stream|invoke)$/.exec(req.url ?? "");
       if (!match?.[1] || !match[2]) return sendJson(res, 404, { message: "Unknown operation" }, "UnknownOperationException");
       const modelId = decodeURIComponent(match[1]);
       const operation = match[2];
@@ -151,8 +176,9 @@ export async function startBedrock(): Promise<FakeBedrock> {
       }
       if (modelId === "hang") return;
       const errors = bedrockFixtures.errors;
-      const failure = modelId === "throttled" ? errors.throttling : modelId === "broken" ? errors.internal : modelId === "invalid" ? errors.validation : undefined;
+      const failure = modelId.startsWith("throttled") ? errors.throttling : modelId === "broken" ? errors.internal : modelId === "invalid" ? errors.validation : undefined;
       if (failure) return sendJson(res, failure.status, failure.body, failure.type);
+      if (operation === "invoke") return sendEmbeddings(res, modelId, JSON.parse(raw) as Record<string, unknown>);
       const tool = modelId === "tool-model";
       if (operation === "converse") return sendJson(res, 200, (tool ? bedrockFixtures.toolUse : bedrockFixtures.text).response);
       const events = tool ? bedrockFixtures.toolUseStream : bedrockFixtures.textStream;
