@@ -13,7 +13,7 @@ import { HealthMonitor } from "./health";
 import { Router } from "./router";
 import { RateLimiter } from "./limits";
 import { LocalAdmitter } from "./admission";
-import { startSharing } from "./redis";
+import { redisTargetOf, startSharing } from "./redis";
 import { createLogger, type Logger } from "./log";
 import { GatewayMetrics } from "./metrics";
 import { ModelCatalog } from "./models";
@@ -114,7 +114,7 @@ async function main(): Promise<void> {
   const limiter = new RateLimiter();
   const router = new Router(settings.deployments, settings.router, providers, { log });
   const admitter = await startSharing({
-    redisUrl: env.REDIS_URL,
+    redis: redisTargetOf(env),
     prefix: env.REDIS_KEY_PREFIX,
     directory,
     local: new LocalAdmitter(directory, limiter),

@@ -1,4 +1,4 @@
-import type { Redis, Result } from "ioredis";
+import type { Redis, RedisOptions, Result } from "ioredis";
 import type { Logger } from "../log";
 import { admitScript, reconcileScript, setSpendScript, settleScript } from "./scripts";
 
@@ -9,6 +9,24 @@ declare module "ioredis" {
     creditgateReconcile(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
     creditgateSetSpend(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
   }
+}
+
+/** Where Redis is: one server by URL, or the master a set of Sentinels watches under `name`. */
+export type RedisTarget =
+  | { kind: "url"; url: string }
+  | {
+      kind: "sentinel";
+      sentinels: { host: string; port: number }[];
+      name: string;
+      username?: string;
+      password?: string;
+      sentinelPassword?: string;
+    };
+
+/** The target as it may be logged: no password, no user name. */
+export function describeRedisTarget(target: RedisTarget): string {
+  if (target.kind === "url") return redactRedisUrl(target.url);
+  return `master "${target.name}" of sentinels ${target.sentinels.map(({ host, port }) => `${host}:${port}`).join(", ")}`;
 }
 
 /** REDIS_URL as it may be logged: without its password or user name. */
@@ -31,7 +49,8 @@ const commandTimeoutMs = 1_000;
  * first use) and one subscribed to invalidations. Both reconnect forever with a capped backoff.
  * Commands fail at once while disconnected (no offline queue), so the caller falls back to its
  * in-memory counters instead of queueing behind an outage. The outage and the recovery are each
- * logged once.
+ * logged once. Behind Sentinel, every reconnection asks the sentinels for the current master
+ * (and checks its role), and a failover the sentinels announce drops the old connection at once.
  */
 export class RedisConnection {
   readonly client: Redis;
@@ -42,11 +61,16 @@ export class RedisConnection {
   /** `Client` is ioredis' `Redis`, which the gateway imports only when REDIS_URL is set. */
   constructor(
     Client: typeof Redis,
-    url: string,
+    target: RedisTarget,
     private readonly log: Logger,
   ) {
     const retryStrategy = (attempt: number) => Math.min(100 * attempt, 1_000);
-    this.client = new Client(url, {
+    const connect = (options: RedisOptions): Redis => {
+      if (target.kind === "url") return new Client(target.url, options);
+      const { sentinels, name, username, password, sentinelPassword } = target;
+      return new Client({ ...options, sentinels, name, username, password, sentinelPassword, failoverDetector: true, sentinelRetryStrategy: retryStrategy });
+    };
+    this.client = connect({
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: commandTimeoutMs,
@@ -58,7 +82,7 @@ export class RedisConnection {
     this.client.defineCommand("creditgateReconcile", { lua: reconcileScript });
     this.client.defineCommand("creditgateSetSpend", { lua: setSpendScript });
     // The subscriber resubscribes by itself after a reconnect (ioredis' autoResubscribe).
-    this.subscriber = new Client(url, { connectTimeout: 2_000, retryStrategy, maxRetriesPerRequest: null });
+    this.subscriber = connect({ connectTimeout: 2_000, retryStrategy, maxRetriesPerRequest: null });
     this.client.on("ready", () => this.becameUp());
     this.client.on("error", (err: Error) => this.becameDown(err.message));
     this.client.on("close", () => this.becameDown("connection closed"));

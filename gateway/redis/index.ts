@@ -2,11 +2,12 @@ import { randomBytes } from "node:crypto";
 import { z } from "zod";
 import type { Admitter, LocalAdmitter } from "../admission";
 import type { Directory } from "../directory";
+import type { GatewayEnv } from "../env";
 import { windowMs, type RateLimiter } from "../limits";
 import type { Logger } from "../log";
 import type { Router } from "../router";
 import { RedisAdmitter } from "./admitter";
-import { RedisConnection, redactRedisUrl } from "./connection";
+import { RedisConnection, describeRedisTarget, type RedisTarget } from "./connection";
 
 const changeMessage = z.object({
   from: z.string(),
@@ -20,8 +21,23 @@ const cooldownMessage = z.object({
   ms: z.number(),
 });
 
+/** Where the environment says Redis is: REDIS_URL, or the master behind REDIS_SENTINEL_NODES. */
+export function redisTargetOf(env: GatewayEnv): RedisTarget | undefined {
+  if (env.REDIS_URL) return { kind: "url", url: env.REDIS_URL };
+  if (!env.REDIS_SENTINEL_NODES) return undefined;
+  return {
+    kind: "sentinel",
+    sentinels: env.REDIS_SENTINEL_NODES,
+    name: env.REDIS_SERVICE_NAME,
+    username: env.REDIS_USERNAME,
+    password: env.REDIS_PASSWORD,
+    sentinelPassword: env.REDIS_SENTINEL_PASSWORD,
+  };
+}
+
 export interface SharingOptions {
-  redisUrl: string | undefined;
+  /** REDIS_URL or REDIS_SENTINEL_NODES; none counts in this process. */
+  redis: RedisTarget | undefined;
   prefix: string;
   directory: Directory;
   local: LocalAdmitter;
@@ -39,15 +55,15 @@ export interface SharingOptions {
  * usage- or cost-based routing) the deployments' minute usage, so their rpm/tpm hold for all.
  */
 export async function startSharing(options: SharingOptions): Promise<Admitter> {
-  const { redisUrl, directory, local, log } = options;
-  if (!redisUrl) {
-    log.info("REDIS_URL is not set: rate limits and budgets are counted per gateway instance");
+  const { redis, directory, local, log } = options;
+  if (!redis) {
+    log.info("Neither REDIS_URL nor REDIS_SENTINEL_NODES is set: rate limits and budgets are counted per gateway instance");
     return local;
   }
   const instanceId = randomBytes(6).toString("hex");
   // Loaded only with REDIS_URL: ioredis is ~1 MB of heap a single instance would carry for nothing.
   const { Redis } = await import("ioredis");
-  const connection = new RedisConnection(Redis, redisUrl, log);
+  const connection = new RedisConnection(Redis, redis, log);
   const admitter = new RedisAdmitter({ ...options, connection, instanceId, windowMs });
   const channel = `${options.prefix}invalidate`;
   let missedChanges = false;
@@ -77,7 +93,7 @@ export async function startSharing(options: SharingOptions): Promise<Admitter> {
   connection.subscriber.subscribe(channel).catch(() => undefined);
   shareCooldowns(connection, options.router, options.prefix, instanceId, log);
   const stopSharingUsage = shareUsage(connection, options.router, options.prefix, log);
-  log.info({ redis: redactRedisUrl(redisUrl), prefix: options.prefix }, "rate limits and budgets are shared through Redis");
+  log.info({ redis: describeRedisTarget(redis), prefix: options.prefix }, "rate limits and budgets are shared through Redis");
 
   return {
     get sharing() {

@@ -1,6 +1,9 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { randomBytes } from "node:crypto";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
 import { Redis } from "ioredis";
 import { createDb, type Sql } from "../../../lib/db/client";
 import { startEmbeddedPostgres, type EmbeddedPostgres } from "../../../lib/db/embedded";
@@ -61,7 +64,10 @@ async function answer(res: Response) {
 }
 
 export async function startInstances(options: {
+  /** The Redis the test itself reads (and cleans); the gateways use it too unless `redisEnv` says otherwise. */
   redisUrl: string;
+  /** The gateways' Redis variables instead of REDIS_URL, e.g. REDIS_SENTINEL_NODES. */
+  redisEnv?: Record<string, string>;
   count?: number;
   /** More model_list entries and top-level sections for every instance's config (testConfig). */
   models?: (upstreamUrl: string) => string;
@@ -75,7 +81,7 @@ export async function startInstances(options: {
     startGateway({
       config: testConfig(upstream.url, options.extra ?? "", options.models?.(upstream.url) ?? ""),
       databaseUrl: postgres.url,
-      env: { TEST_UPSTREAM_KEY: upstreamKey, REDIS_URL: options.redisUrl, REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "info" },
+      env: { TEST_UPSTREAM_KEY: upstreamKey, ...(options.redisEnv ?? { REDIS_URL: options.redisUrl }), REDIS_KEY_PREFIX: prefix, LOG_LEVEL: "info" },
     });
   // One after the other: the first applies the gateway's migrations to the shared database.
   for (let index = 0; index < (options.count ?? 2); index += 1) gateways.push(await start());
@@ -186,4 +192,95 @@ export async function redisServerInstalled(): Promise<boolean> {
     child.once("error", () => resolve(false));
     child.once("exit", (code) => resolve(code === 0));
   });
+}
+
+/**
+ * A master, its replica and one Sentinel watching them under `name` (quorum 1, a master is down
+ * after 500 ms), all our own redis-server children without persistence: a failover in seconds.
+ */
+export interface SentinelTopology {
+  name: string;
+  masterPort: number;
+  replicaPort: number;
+  sentinelPort: number;
+  /** The port of the server the Sentinel names as master now. */
+  currentMasterPort(): Promise<number | null>;
+  /** Waits until the replica has everything the master wrote, then kills the master. */
+  killMaster(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startSentinelTopology(name = "creditgate-test"): Promise<SentinelTopology> {
+  const children: ChildProcess[] = [];
+  const [masterPort, replicaPort, sentinelPort] = [await freePort(), await freePort(), await freePort()];
+  const dir = await mkdtemp(path.join(tmpdir(), "creditgate-sentinel-"));
+  const run = (args: string[]) => {
+    const child = spawn("redis-server", args, { stdio: "ignore" });
+    children.push(child);
+    return child;
+  };
+  // In the temporary folder: a replica writes the snapshot its master sends it to its folder.
+  const server = (port: number) => ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+  const client = (port: number) => {
+    const redis = new Redis({ port, host: "127.0.0.1", maxRetriesPerRequest: 1, retryStrategy: () => null });
+    redis.on("error", () => {});
+    return redis;
+  };
+  const answering = (port: number, what: string) =>
+    waitFor(async () => ((await redisAnswers(`redis://127.0.0.1:${port}`)) ? true : undefined), 10_000, `${what} to answer`);
+  const master = run(server(masterPort));
+  await answering(masterPort, "the master");
+  run([...server(replicaPort), "--replicaof", "127.0.0.1", String(masterPort)]);
+  await answering(replicaPort, "the replica");
+  const replica = client(replicaPort);
+  await waitFor(async () => ((await replica.info("replication")).includes("master_link_status:up") ? true : undefined), 10_000, "the replica to sync");
+  replica.disconnect();
+  // Sentinel rewrites its config file, so it gets one of its own.
+  const config = path.join(dir, "sentinel.conf");
+  await writeFile(
+    config,
+    [
+      `port ${sentinelPort}`,
+      "bind 127.0.0.1",
+      `dir ${dir}`,
+      `sentinel monitor ${name} 127.0.0.1 ${masterPort} 1`,
+      `sentinel down-after-milliseconds ${name} 500`,
+      `sentinel failover-timeout ${name} 2000`,
+      "",
+    ].join("\n"),
+  );
+  run([config, "--sentinel"]);
+  await answering(sentinelPort, "the sentinel");
+  const sentinel = client(sentinelPort);
+  const currentMasterPort = async () => {
+    const address = (await sentinel.call("SENTINEL", "get-master-addr-by-name", name).catch(() => null)) as string[] | null;
+    return address?.[1] ? Number(address[1]) : null;
+  };
+  await waitFor(async () => ((await currentMasterPort()) === masterPort ? true : undefined), 10_000, "the sentinel to watch the master");
+  // A failover needs the sentinel to know the replica, which it learns from the master's INFO.
+  await waitFor(
+    async () => (((await sentinel.call("SENTINEL", "replicas", name)) as unknown[]).length > 0 ? true : undefined),
+    20_000,
+    "the sentinel to find the replica",
+  );
+  return {
+    name,
+    masterPort,
+    replicaPort,
+    sentinelPort,
+    currentMasterPort,
+    async killMaster() {
+      const primary = client(masterPort);
+      await primary.call("WAIT", "1", "2000");
+      primary.disconnect();
+      const exited = once(master, "exit");
+      master.kill("SIGKILL");
+      await exited;
+    },
+    async stop() {
+      sentinel.disconnect();
+      for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
 }
