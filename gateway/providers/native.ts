@@ -158,6 +158,25 @@ export function embeddingList(vectors: readonly (readonly number[])[], model: st
   };
 }
 
+/**
+ * An upstream's OpenAI embedding list with any float vectors turned into base64, for a caller
+ * that asked for base64 from an OpenAI-compatible server that answered floats (older vLLM and
+ * Ollama builds do): the openai clients decode what they asked for and would read the floats as
+ * an empty vector. Null when nothing needed turning.
+ */
+export function floatsToBase64(answer: unknown): unknown {
+  const data = answer !== null && typeof answer === "object" && "data" in answer ? answer.data : null;
+  if (!Array.isArray(data)) return null;
+  let changed = false;
+  for (const item of data as unknown[]) {
+    if (item === null || typeof item !== "object" || !("embedding" in item) || !Array.isArray(item.embedding)) continue;
+    if (!item.embedding.every((value: unknown) => typeof value === "number")) continue;
+    (item as { embedding: unknown }).embedding = float32Base64(item.embedding as number[]);
+    changed = true;
+  }
+  return changed ? answer : null;
+}
+
 function float32Base64(vector: readonly number[]): string {
   const bytes = Buffer.alloc(vector.length * 4);
   vector.forEach((value, index) => bytes.writeFloatLE(value, index * 4));

@@ -207,11 +207,16 @@ describe("ollama/ models through /api/generate, as LiteLLM maps them", () => {
     expect(ollama.requests.at(-1)?.body).toEqual({ model: "llama3.2", prompt: "Why is the sky blue?", stream: false });
   });
 
-  it("embeddings go to /api/embed and come back as OpenAI's list with usage", async () => {
-    const result = await client(await newKey()).embeddings.create({ model: "local-embed", input: "Why is the sky blue?" });
-    expect(result.data[0]?.embedding).toEqual([0.010071029, -0.0017594862, 0.05007221, 0.04692972]);
-    expect(result.usage.prompt_tokens).toBe(8);
+  it("embeddings go to /api/embed and come back as OpenAI's list with usage, in base64 when asked (the openai client's default)", async () => {
+    const key = await newKey();
+    const vector = [0.010071029, -0.0017594862, 0.05007221, 0.04692972];
+    const floats = await client(key).embeddings.create({ model: "local-embed", input: "Why is the sky blue?", encoding_format: "float" });
+    expect(floats.data[0]?.embedding).toEqual(vector);
+    expect(floats.usage.prompt_tokens).toBe(8);
     expect(ollama.requests.at(-1)).toEqual({ path: "/api/embed", body: { model: "all-minilm", input: "Why is the sky blue?" } });
+    // Without encoding_format the client asks for base64 and decodes float32 itself.
+    const decoded = await client(key).embeddings.create({ model: "local-embed", input: "Why is the sky blue?" });
+    expect(decoded.data[0]?.embedding).toEqual(vector.map((value) => Math.fround(value)));
   });
 
   it("tools on ollama/ are refused with a 400 pointing at ollama_chat/", async () => {

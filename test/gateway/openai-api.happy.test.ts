@@ -114,10 +114,19 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
 
   it("embeddings are forwarded and billed on their prompt tokens", async () => {
     const { key } = await h.newKey();
-    const result = await h.client(key).embeddings.create({ model: "embed-test", input: ["one", "two"] });
+    const result = await h.client(key).embeddings.create({ model: "embed-test", input: ["one", "two"], encoding_format: "float" });
     expect(result.data).toHaveLength(2);
     expect(result.data[0]?.embedding).toEqual([0.1, 0.2, 0.3]);
     expect(await keySpend(key)).toBeCloseTo(8 * 0.000001, 12);
+  });
+
+  it("embeddings asked for in base64 come back in base64 from an upstream that answered floats", async () => {
+    const { key } = await h.newKey();
+    // The openai client asks for base64 by default; the fake upstream answers floats regardless,
+    // as older OpenAI-compatible servers do, and the client would decode those as empty vectors.
+    const result = await h.client(key).embeddings.create({ model: "embed-test", input: ["one", "two"] });
+    expect(h.upstream.requests.at(-1)?.body.encoding_format).toBe("base64");
+    expect(result.data.map((item) => item.embedding)).toEqual([0, 1].map(() => [0.1, 0.2, 0.3].map((value) => Math.fround(value))));
   });
 
   it("text completions are forwarded on /v1/completions", async () => {

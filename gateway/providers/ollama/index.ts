@@ -51,7 +51,7 @@ export class OllamaProvider implements Provider {
       if (response.statusCode >= 400) throw ollamaError(response.statusCode, raw);
       const parsed = embedAnswerSchema.safeParse(parseJson(raw, deployment));
       if (!parsed.success) throw malformed(deployment);
-      const { body, usage } = fromEmbedAnswer(parsed.data, model);
+      const { body, usage } = fromEmbedAnswer(parsed.data, model, call.body.encoding_format);
       return { type: "json", body: Buffer.from(JSON.stringify(body)), usage };
     }
 

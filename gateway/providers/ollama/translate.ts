@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { badRequest } from "../../errors";
 import type { Usage } from "../../spend";
-import { dataUrlImage, parseToolArguments, textOf, usageBody, type OpenAiToolCall } from "../native";
+import { dataUrlImage, embeddingList, parseToolArguments, textOf, usageBody, type OpenAiToolCall } from "../native";
 
 /**
  * OpenAI requests → Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`) and its
@@ -306,15 +306,7 @@ export const embedAnswerSchema = z.looseObject({
   prompt_eval_count: z.number().int().min(0).optional(),
 });
 
-export function fromEmbedAnswer(answer: z.infer<typeof embedAnswerSchema>, model: string): { body: object; usage: Usage } {
+export function fromEmbedAnswer(answer: z.infer<typeof embedAnswerSchema>, model: string, encodingFormat: unknown): { body: object; usage: Usage } {
   const promptTokens = answer.prompt_eval_count ?? 0;
-  return {
-    body: {
-      object: "list",
-      model,
-      data: answer.embeddings.map((embedding, index) => ({ object: "embedding", index, embedding })),
-      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
-    },
-    usage: { promptTokens, completionTokens: 0 },
-  };
+  return { body: embeddingList(answer.embeddings, model, promptTokens, encodingFormat), usage: { promptTokens, completionTokens: 0 } };
 }

@@ -1,7 +1,7 @@
 import { errors as undiciErrors, type Dispatcher, type Pool } from "undici";
 import type { Deployment } from "../../config";
 import { estimateInputTokens, estimateMessagesTokens } from "../../tokens";
-import { Pools, readAll, upstreamFailure } from "../native";
+import { Pools, floatsToBase64, readAll, upstreamFailure } from "../native";
 import { Cancellation } from "../../caller";
 import {
   UpstreamError,
@@ -85,7 +85,9 @@ export class OpenAiProvider implements Provider {
       throw new UpstreamError("malformed", `upstream of model ${deployment.modelName} answered with a body that is not JSON`);
     }
     const reported = parsed !== null && typeof parsed === "object" && "usage" in parsed ? usageFrom(parsed.usage) : null;
-    return { type: "json", body: reply.body, usage: reported ?? estimateUsage(call, parsed) };
+    const usage = reported ?? estimateUsage(call, parsed);
+    const encoded = call.route === "embedding" && call.body.encoding_format === "base64" ? floatsToBase64(parsed) : null;
+    return { type: "json", body: encoded ? Buffer.from(JSON.stringify(encoded)) : reply.body, usage };
   }
 
   private async sendStream(pool: Pool, options: Dispatcher.DispatchOptions, call: ProviderCall): Promise<ProviderReply> {

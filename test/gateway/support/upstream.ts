@@ -130,6 +130,7 @@ export async function startUpstream(): Promise<FakeUpstream> {
           });
         }
         if (path.endsWith("/embeddings")) {
+          // Floats whatever encoding_format asks, as older OpenAI-compatible servers answer.
           const inputs = Array.isArray(body.input) ? body.input : [body.input];
           return send(res, 200, {
             object: "list",
