@@ -189,6 +189,30 @@ router_settings: { routing_strategy: ${strategy}${extra} }
     expect(answered).toEqual(["a", "b", "b", "b", "b"]);
   });
 
+  it("least-busy counts the other instances' calls in flight, as they last reported them", () => {
+    const settings = twoDeployments("least-busy", 0, 0);
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });
+    expect(router.loadSharedDeployments).toEqual(["a", "b"]);
+    router.adoptLoad({ deploymentId: "a", inFlight: 2, latenciesMs: [] });
+    expect(router.pick("g")?.id).toBe("b");
+    // A later report replaces it; an empty one (no other instance, or Redis away) clears it.
+    router.adoptLoad({ deploymentId: "a", inFlight: 0, latenciesMs: [] });
+    expect(router.pick("g")?.id).toBe("a");
+  });
+
+  it("latency-based-routing averages every instance's answer times, so an instance that measured nothing goes by the others'", async () => {
+    const settings = twoDeployments("latency-based-routing", 0, 0);
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0 });
+    router.adoptLoad({ deploymentId: "a", inFlight: 0, latenciesMs: [300, 100] });
+    router.adoptLoad({ deploymentId: "b", inFlight: 0, latenciesMs: [50] });
+    expect(router.pick("g")?.id).toBe("b");
+    // Its own answers from "b" (~0 ms) count as one instance among the others.
+    await router.send({ ...request("g"), preferred: router.pick("g") });
+    expect(router.ownLoad("b").latencyMs).toBeLessThan(50);
+    expect(router.pick("g")?.id).toBe("b");
+    expect(new Router(settings.deployments, { ...settings.router, strategy: "simple-shuffle" }, providers).loadSharedDeployments).toEqual([]);
+  });
+
   it("latency-based-routing shuffles among deployments within lowest_latency_buffer of the fastest", async () => {
     const settings = twoDeployments("latency-based-routing", 60, 20, ", routing_strategy_args: { lowest_latency_buffer: 5 }");
     // random 0 draws the first of the candidates: "a" whenever it is within the buffer.

@@ -123,6 +123,15 @@ export interface UsageCount {
   tokens: number;
 }
 
+/** Another instances' view of a deployment, as a shared store told it: calls in flight, answer times. */
+export interface SharedLoad {
+  deploymentId: string;
+  /** The other instances' calls in flight to it (least-busy). */
+  inFlight: number;
+  /** Each other instance's moving average of its answer time, in ms (latency-based routing). */
+  latenciesMs: number[];
+}
+
 interface DeploymentState {
   windowStart: number;
   fails: number;
@@ -163,6 +172,8 @@ export class Router {
   private readonly limitsDeployments: boolean;
   /** The deployments whose minute usage instances share (see `usageSharedDeployments`). */
   private readonly usageShared = new Set<string>();
+  /** least-busy and latency-based routing: what the other instances last said of each deployment (see `adoptLoad`). */
+  private readonly othersLoad = new Map<string, { inFlight: number; latencySumMs: number; latencies: number }>();
 
   constructor(
     deployments: readonly Deployment[],
@@ -214,9 +225,9 @@ export class Router {
     const now = this.now();
     const score =
       strategy === "least-busy"
-        ? (deployment: Deployment) => this.inFlight.get(deployment.id) ?? 0
+        ? (deployment: Deployment) => (this.inFlight.get(deployment.id) ?? 0) + (this.othersLoad.get(deployment.id)?.inFlight ?? 0)
         : strategy === "latency-based-routing"
-          ? (deployment: Deployment) => this.latencyMs.get(deployment.id) ?? 0
+          ? (deployment: Deployment) => this.latencyOf(deployment.id) ?? 0
           : strategy === "cost-based-routing"
             ? (deployment: Deployment) => deployment.inputCostPerToken + deployment.outputCostPerToken
             : (deployment: Deployment) => this.minuteUsage(deployment, now).tokens;
@@ -332,6 +343,49 @@ export class Router {
    */
   recordTokens(deployment: Deployment, tokens: number): void {
     this.countUsage(deployment, 0, tokens);
+  }
+
+  /**
+   * A deployment's answer time as latency-based routing judges it: the mean of every instance's
+   * moving average, this one's included (each instance counts once), or undefined while no
+   * instance has had an answer from it.
+   */
+  private latencyOf(deploymentId: string): number | undefined {
+    const own = this.latencyMs.get(deploymentId);
+    const others = this.othersLoad.get(deploymentId);
+    const sum = (own ?? 0) + (others?.latencySumMs ?? 0);
+    const count = (own === undefined ? 0 : 1) + (others?.latencies ?? 0);
+    return count === 0 ? undefined : sum / count;
+  }
+
+  /**
+   * The deployments whose load instances share so they choose by the same figures: under
+   * least-busy and latency-based routing, every deployment of a group with others. Empty under
+   * any other strategy.
+   */
+  get loadSharedDeployments(): readonly string[] {
+    const { strategy } = this.settings;
+    return strategy === "least-busy" || strategy === "latency-based-routing" ? [...this.coolable.keys()] : [];
+  }
+
+  /** This instance's own calls in flight to a deployment and its moving average of answer times. */
+  ownLoad(deploymentId: string): { inFlight: number; latencyMs: number | undefined } {
+    return { inFlight: this.inFlight.get(deploymentId) ?? 0, latencyMs: this.latencyMs.get(deploymentId) };
+  }
+
+  /**
+   * What the other instances said of a deployment: least-busy adds their calls in flight to this
+   * instance's, latency-based routing averages their answer times with its own. It replaces what
+   * they said before; an empty report (no other instance) clears it.
+   */
+  adoptLoad(load: SharedLoad): void {
+    if (!this.coolable.has(load.deploymentId)) return;
+    const latencies = load.latenciesMs.filter((value) => Number.isFinite(value) && value >= 0);
+    this.othersLoad.set(load.deploymentId, {
+      inFlight: Math.max(0, load.inFlight),
+      latencySumMs: latencies.reduce((sum, value) => sum + value, 0),
+      latencies: latencies.length,
+    });
   }
 
   /** Adds an answer time to the deployment's moving average (latency-based-routing only). */

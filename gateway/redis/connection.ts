@@ -1,6 +1,6 @@
 import type { Redis, RedisOptions, Result } from "ioredis";
 import type { Logger } from "../log";
-import { admitScript, reconcileScript, setSpendScript, settleScript } from "./scripts";
+import { admitScript, loadScript, reconcileScript, setSpendScript, settleScript } from "./scripts";
 
 declare module "ioredis" {
   interface RedisCommander<Context> {
@@ -8,6 +8,7 @@ declare module "ioredis" {
     creditgateSettle(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
     creditgateReconcile(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
     creditgateSetSpend(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
+    creditgateLoad(numKeys: number, ...args: (string | number)[]): Result<unknown, Context>;
   }
 }
 
@@ -81,6 +82,7 @@ export class RedisConnection {
     this.client.defineCommand("creditgateSettle", { lua: settleScript });
     this.client.defineCommand("creditgateReconcile", { lua: reconcileScript });
     this.client.defineCommand("creditgateSetSpend", { lua: setSpendScript });
+    this.client.defineCommand("creditgateLoad", { lua: loadScript });
     // The subscriber resubscribes by itself after a reconnect (ioredis' autoResubscribe).
     this.subscriber = connect({ connectTimeout: 2_000, retryStrategy, maxRetriesPerRequest: null });
     this.client.on("ready", () => this.becameUp());

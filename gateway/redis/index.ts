@@ -93,6 +93,7 @@ export async function startSharing(options: SharingOptions): Promise<Admitter> {
   connection.subscriber.subscribe(channel).catch(() => undefined);
   shareCooldowns(connection, options.router, options.prefix, instanceId, log);
   const stopSharingUsage = shareUsage(connection, options.router, options.prefix, log);
+  const stopSharingLoad = shareLoad(connection, options.router, options.prefix, instanceId, log);
   log.info({ redis: describeRedisTarget(redis), prefix: options.prefix }, "rate limits and budgets are shared through Redis");
 
   return {
@@ -103,6 +104,7 @@ export async function startSharing(options: SharingOptions): Promise<Admitter> {
     settle: (admission, settlement) => admitter.settle(admission, settlement),
     async close() {
       stopSharingUsage();
+      stopSharingLoad();
       await admitter.close();
       await connection.close();
     },
@@ -211,6 +213,67 @@ function shareUsage(connection: RedisConnection, router: Router, prefix: string,
       if (err || !id || !Array.isArray(value)) return;
       const [requests, tokens] = value as (string | null)[];
       router.adoptUsage({ deploymentId: id, minute, requests: Number(requests ?? 0), tokens: Number(tokens ?? 0) });
+    });
+  }
+
+  return () => clearInterval(timer);
+}
+
+// How long an instance's load figures count after it last wrote them: five syncs.
+const loadStaleMs = 1_000;
+
+/**
+ * Deployments' load, shared (least-busy and latency-based routing; Router.loadSharedDeployments):
+ * every 200 ms each instance writes its calls in flight and its moving average of answer times
+ * per deployment and reads back the other instances' in the same script (`loadScript`), so
+ * least-busy counts every instance's calls and latency-based routing every instance's answers.
+ * An instance that stops writing drops out after a second. Returns a function that stops it.
+ */
+function shareLoad(connection: RedisConnection, router: Router, prefix: string, instanceId: string, log: Logger): () => void {
+  const ids = router.loadSharedDeployments;
+  if (ids.length === 0) return () => {};
+  // While Redis is away the others' last figures would go stale: this instance judges by its own.
+  const forgetOthers = () => {
+    for (const id of ids) router.adoptLoad({ deploymentId: id, inFlight: 0, latenciesMs: [] });
+  };
+  let syncing = false;
+  const timer = setInterval(() => {
+    if (syncing) return;
+    if (!connection.up) {
+      forgetOthers();
+      return;
+    }
+    syncing = true;
+    void sync().finally(() => {
+      syncing = false;
+    });
+  }, usageSyncMs);
+  timer.unref();
+
+  async function sync(): Promise<void> {
+    const args: (string | number)[] = [instanceId, loadStaleMs, 60_000];
+    for (const id of ids) {
+      const own = router.ownLoad(id);
+      args.push(own.inFlight, own.latencyMs === undefined ? "" : own.latencyMs.toFixed(3));
+    }
+    let reply: unknown;
+    try {
+      reply = await connection.client.creditgateLoad(ids.length, ...ids.map((id) => `${prefix}load:${id}`), ...args);
+    } catch (err) {
+      forgetOthers();
+      log.debug({ err }, "deployment load not shared; will retry");
+      return;
+    }
+    if (!Array.isArray(reply)) return;
+    reply.forEach((entry: unknown, index) => {
+      const id = ids[index];
+      if (!id || !Array.isArray(entry)) return;
+      const [busy, latencies] = entry as [unknown, unknown];
+      router.adoptLoad({
+        deploymentId: id,
+        inFlight: Number(busy),
+        latenciesMs: Array.isArray(latencies) ? latencies.map(Number) : [],
+      });
     });
   }
 

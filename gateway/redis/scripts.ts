@@ -225,3 +225,36 @@ if redis.call('EXISTS', KEYS[1]) == 0 then redis.call('HSET', KEYS[1], 'resetAt'
 redis.call('HSET', KEYS[1], 'spent', ARGV[1])
 return 1
 `;
+
+/**
+ * Deployments' load under least-busy and latency-based routing (`<prefix>load:<id>` hashes, one
+ * field per instance: `<calls in flight>:<latency ms or empty>:<Redis time in ms>`). Writes this
+ * instance's figures, deletes fields not refreshed within ARGV[2] ms (an instance that stopped),
+ * and returns per key the other instances' calls in flight and their latencies, as text so Lua
+ * does not round them. KEYS: the deployments' hashes. ARGV: instance, stale after ms, key ttl ms,
+ * then calls in flight and latency per key.
+ */
+export const loadScript = `
+local time = redis.call('TIME')
+local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+local staleAfter = tonumber(ARGV[2])
+local out = {}
+for i, key in ipairs(KEYS) do
+  redis.call('HSET', key, ARGV[1], ARGV[2 + i * 2] .. ':' .. ARGV[3 + i * 2] .. ':' .. string.format('%d', now))
+  redis.call('PEXPIRE', key, ARGV[3])
+  local fields = redis.call('HGETALL', key)
+  local busy = 0
+  local latencies = {}
+  for j = 1, #fields, 2 do
+    local busyText, latencyText, at = string.match(fields[j + 1], '^(%d+):([^:]*):(%d+)$')
+    if at == nil or now - tonumber(at) > staleAfter then
+      redis.call('HDEL', key, fields[j])
+    elseif fields[j] ~= ARGV[1] then
+      busy = busy + tonumber(busyText)
+      if latencyText ~= '' then latencies[#latencies + 1] = latencyText end
+    end
+  end
+  out[i] = { busy, latencies }
+end
+return out
+`;

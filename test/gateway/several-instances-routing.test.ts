@@ -52,3 +52,91 @@ describe.skipIf(!available)("usage-based routing on two instances sharing one Re
     expect(toSmall()).toBe(2);
   });
 });
+
+/** Two deployments of one model: `slow` (an upstream model name of the fake) and the quick `gpt-test`. */
+const pairGroup = (slow: string, extra = "") => (upstreamUrl: string) =>
+  [slow, "gpt-test"]
+    .map(
+      (upstream) => `
+  - model_name: pair
+    litellm_params: { model: openai/${upstream}, api_base: "${upstreamUrl}", api_key: os.environ/TEST_UPSTREAM_KEY${extra} }
+    model_info: { input_cost_per_token: ${inputCostPerToken}, output_cost_per_token: ${outputCostPerToken} }`,
+    )
+    .join("");
+
+describe.skipIf(!available)("least-busy routing on two instances sharing one Redis", () => {
+  let cluster: Instances;
+
+  beforeAll(async () => {
+    cluster = await startInstances({ redisUrl, models: pairGroup("hang", ", timeout: 600"), extra: "router_settings: { routing_strategy: least-busy }" });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("a deployment busy with one instance's calls is not chosen by the other", async () => {
+    const [first, second] = cluster.gateways;
+    if (!first || !second) throw new Error("two gateways expected");
+    const { key } = await cluster.newKey({});
+    const hung = () => cluster.upstream.requests.filter((request) => request.body.model === "hang").length;
+    // Calls through the first instance until one hangs on `hang`; it stays in flight there.
+    const leaving = new AbortController();
+    const held = [];
+    for (let call = 0; call < 20 && hung() === 0; call += 1) {
+      held.push(
+        fetch(`${first.publicUrl}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "pair", messages: [{ role: "user", content: "hi" }] }),
+          signal: leaving.signal,
+        }).catch(() => undefined),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(hung()).toBe(1);
+    try {
+      // A few of the instances' 200 ms syncs.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      // Without the shared count, the second instance (with nothing in flight) would draw `hang` half the time.
+      for (let call = 0; call < 12; call += 1) {
+        const res = await fetch(`${second.publicUrl}/v1/chat/completions`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+          body: JSON.stringify({ model: "pair", messages: [{ role: "user", content: "hi" }] }),
+          signal: AbortSignal.timeout(5_000),
+        });
+        expect(res.status).toBe(200);
+      }
+      expect(hung()).toBe(1);
+    } finally {
+      leaving.abort();
+      await Promise.all(held);
+    }
+  });
+});
+
+describe.skipIf(!available)("latency-based routing on two instances sharing one Redis", () => {
+  let cluster: Instances;
+
+  beforeAll(async () => {
+    cluster = await startInstances({ redisUrl, models: pairGroup("delay-150"), extra: "router_settings: { routing_strategy: latency-based-routing }" });
+  });
+  afterAll(async () => {
+    await cluster?.stop();
+  });
+
+  it("an instance that has measured nothing yet goes by the other instance's answer times", async () => {
+    const [first, second] = cluster.gateways;
+    if (!first || !second) throw new Error("two gateways expected");
+    const { key } = await cluster.newKey({});
+    const slow = () => cluster.upstream.requests.filter((request) => request.body.model === "delay-150").length;
+    // The first instance tries each deployment (one without an answer yet counts as fastest).
+    for (let call = 0; call < 4; call += 1) expect((await cluster.chat(first, key, "pair")).status).toBe(200);
+    expect(slow()).toBeGreaterThanOrEqual(1);
+    const before = slow();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Alone, the second instance would try the slow deployment within its first two calls to measure it.
+    for (let call = 0; call < 6; call += 1) expect((await cluster.chat(second, key, "pair")).status).toBe(200);
+    expect(slow()).toBe(before);
+  });
+});
