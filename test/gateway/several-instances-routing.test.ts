@@ -3,8 +3,9 @@ import { defaultTestRedisUrl, redisAnswers, startInstances, type Instances } fro
 import { inputCostPerToken, outputCostPerToken } from "./support/upstream";
 
 /**
- * usage-based-routing-v2 on two gateway processes sharing one Redis: a deployment's rpm holds
- * for both together, not for each, because they share its minute usage.
+ * Routing strategies on two gateway processes sharing one Redis: under usage-based-routing-v2 a
+ * deployment's rpm holds for both together, because they share its minute usage; least-busy
+ * counts both instances' calls in flight, and latency-based routing both instances' answer times.
  */
 
 const redisUrl = defaultTestRedisUrl;
