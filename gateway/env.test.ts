@@ -19,7 +19,7 @@ function problems(extra: Record<string, string>): string[] {
 }
 
 describe("the gateway's Redis settings", () => {
-  it("REDIS_SENTINEL_NODES takes host:port lists and LiteLLM's JSON pairs, with Sentinel's port by default", () => {
+  it("REDIS_SENTINEL_NODES and REDIS_CLUSTER_NODES take host:port lists and LiteLLM's JSON forms, with the default ports", () => {
     const listed = redisTargetOf(gatewayEnv({ ...base, REDIS_SENTINEL_NODES: "10.0.0.1:26380, sentinel-b", REDIS_SERVICE_NAME: "cache", REDIS_PASSWORD: "p" }));
     expect(listed).toEqual({
       kind: "sentinel",
@@ -36,13 +36,21 @@ describe("the gateway's Redis settings", () => {
     expect(json).toMatchObject({ kind: "sentinel", sentinels: [{ host: "10.0.0.2", port: 26381 }], name: "mymaster" });
     expect(redisTargetOf(gatewayEnv({ ...base, REDIS_URL: "redis://127.0.0.1:6379" }))).toEqual({ kind: "url", url: "redis://127.0.0.1:6379" });
     expect(redisTargetOf(gatewayEnv(base))).toBeUndefined();
+    expect(redisTargetOf(gatewayEnv({ ...base, REDIS_CLUSTER_NODES: '[{"host": "10.0.0.3", "port": 7000}, {"host": "10.0.0.4"}]' }))).toMatchObject({
+      kind: "cluster",
+      nodes: [
+        { host: "10.0.0.3", port: 7000 },
+        { host: "10.0.0.4", port: 6379 },
+      ],
+    });
   });
 
-  it("a sentinel list that names no usable sentinel, or one set beside REDIS_URL, stops start-up naming the variable", () => {
+  it("a node list that names no usable node, or two ways to Redis at once, stops start-up naming the variable", () => {
     expect(problems({ REDIS_SENTINEL_NODES: "host:port" })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_NODES: /)]);
     expect(problems({ REDIS_SENTINEL_NODES: "[not json" })).toEqual([expect.stringMatching(/^REDIS_SENTINEL_NODES: /)]);
+    expect(problems({ REDIS_CLUSTER_NODES: "a:1", REDIS_URL: "redis://127.0.0.1:6379" })).toHaveLength(1);
     expect(problems({ REDIS_SENTINEL_NODES: "a:1", REDIS_URL: "redis://127.0.0.1:6379" })).toEqual([
-      expect.stringMatching(/^REDIS_SENTINEL_NODES: set REDIS_URL for one Redis or REDIS_SENTINEL_NODES/),
+      expect.stringMatching(/^REDIS_SENTINEL_NODES: set one of REDIS_URL/),
     ]);
   });
 });

@@ -1,4 +1,4 @@
-import type { Redis, RedisOptions, Result } from "ioredis";
+import type { Cluster, Redis, RedisOptions, Result } from "ioredis";
 import type { Logger } from "../log";
 import { admitScript, loadScript, reconcileScript, setSpendScript, settleScript } from "./scripts";
 
@@ -12,9 +12,10 @@ declare module "ioredis" {
   }
 }
 
-/** Where Redis is: one server by URL, or the master a set of Sentinels watches under `name`. */
+/** Where Redis is: one server by URL, the master a set of Sentinels watches under `name`, or a Cluster. */
 export type RedisTarget =
   | { kind: "url"; url: string }
+  | { kind: "cluster"; nodes: { host: string; port: number }[]; username?: string; password?: string }
   | {
       kind: "sentinel";
       sentinels: { host: string; port: number }[];
@@ -27,6 +28,7 @@ export type RedisTarget =
 /** The target as it may be logged: no password, no user name. */
 export function describeRedisTarget(target: RedisTarget): string {
   if (target.kind === "url") return redactRedisUrl(target.url);
+  if (target.kind === "cluster") return `cluster of ${target.nodes.map(({ host, port }) => `${host}:${port}`).join(", ")}`;
   return `master "${target.name}" of sentinels ${target.sentinels.map(({ host, port }) => `${host}:${port}`).join(", ")}`;
 }
 
@@ -42,6 +44,14 @@ export function redactRedisUrl(value: string): string {
   }
 }
 
+/**
+ * The key prefix on a Cluster: with a hash tag (`{…}`), so that every key of the gateway is in
+ * one slot, as its scripts and transactions need; a prefix without one becomes its own tag.
+ */
+export function clusterPrefix(prefix: string): string {
+  return /\{[^}]+\}/.test(prefix) ? prefix : `{${prefix}}`;
+}
+
 // A request must not wait on a Redis that stopped answering: past this it is admitted in memory.
 const commandTimeoutMs = 1_000;
 
@@ -52,22 +62,33 @@ const commandTimeoutMs = 1_000;
  * in-memory counters instead of queueing behind an outage. The outage and the recovery are each
  * logged once. Behind Sentinel, every reconnection asks the sentinels for the current master
  * (and checks its role), and a failover the sentinels announce drops the old connection at once.
+ * On a Cluster, ioredis follows the slots' owners; all of the gateway's keys share one hash tag
+ * (`clusterPrefix`), so every script's keys are in one slot.
  */
 export class RedisConnection {
-  readonly client: Redis;
-  readonly subscriber: Redis;
+  readonly client: Redis | Cluster;
+  readonly subscriber: Redis | Cluster;
   private down = false;
   private readonly upListeners: (() => void)[] = [];
 
-  /** `Client` is ioredis' `Redis`, which the gateway imports only when REDIS_URL is set. */
+  /** `ioredis` is the module, which the gateway imports only when Redis is configured. */
   constructor(
-    Client: typeof Redis,
+    ioredis: { Redis: typeof Redis; Cluster: typeof Cluster },
     target: RedisTarget,
     private readonly log: Logger,
   ) {
+    const Client = ioredis.Redis;
     const retryStrategy = (attempt: number) => Math.min(100 * attempt, 1_000);
-    const connect = (options: RedisOptions): Redis => {
+    const connect = (options: RedisOptions): Redis | Cluster => {
       if (target.kind === "url") return new Client(target.url, options);
+      if (target.kind === "cluster") {
+        const { enableOfflineQueue, ...nodeOptions } = options;
+        return new ioredis.Cluster(target.nodes, {
+          enableOfflineQueue,
+          clusterRetryStrategy: retryStrategy,
+          redisOptions: { ...nodeOptions, username: target.username, password: target.password },
+        });
+      }
       const { sentinels, name, username, password, sentinelPassword } = target;
       return new Client({ ...options, sentinels, name, username, password, sentinelPassword, failoverDetector: true, sentinelRetryStrategy: retryStrategy });
     };

@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+import type { Redis } from "ioredis";
 import { z } from "zod";
 import type { Admitter, LocalAdmitter } from "../admission";
 import type { Directory } from "../directory";
@@ -7,7 +8,7 @@ import { windowMs, type RateLimiter } from "../limits";
 import type { Logger } from "../log";
 import type { Router } from "../router";
 import { RedisAdmitter } from "./admitter";
-import { RedisConnection, describeRedisTarget, type RedisTarget } from "./connection";
+import { RedisConnection, clusterPrefix, describeRedisTarget, type RedisTarget } from "./connection";
 
 const changeMessage = z.object({
   from: z.string(),
@@ -24,6 +25,7 @@ const cooldownMessage = z.object({
 /** Where the environment says Redis is: REDIS_URL, or the master behind REDIS_SENTINEL_NODES. */
 export function redisTargetOf(env: GatewayEnv): RedisTarget | undefined {
   if (env.REDIS_URL) return { kind: "url", url: env.REDIS_URL };
+  if (env.REDIS_CLUSTER_NODES) return { kind: "cluster", nodes: env.REDIS_CLUSTER_NODES, username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD };
   if (!env.REDIS_SENTINEL_NODES) return undefined;
   return {
     kind: "sentinel",
@@ -62,8 +64,10 @@ export async function startSharing(options: SharingOptions): Promise<Admitter> {
   }
   const instanceId = randomBytes(6).toString("hex");
   // Loaded only with REDIS_URL: ioredis is ~1 MB of heap a single instance would carry for nothing.
-  const { Redis } = await import("ioredis");
-  const connection = new RedisConnection(Redis, redis, log);
+  const ioredis = await import("ioredis");
+  const connection = new RedisConnection(ioredis, redis, log);
+  // On a Cluster every key of the gateway carries one hash tag, so each script's keys share a slot.
+  if (redis.kind === "cluster") options = { ...options, prefix: clusterPrefix(options.prefix) };
   const admitter = new RedisAdmitter({ ...options, connection, instanceId, windowMs });
   const channel = `${options.prefix}invalidate`;
   let missedChanges = false;
@@ -149,12 +153,17 @@ function shareCooldowns(connection: RedisConnection, router: Router, prefix: str
 
   async function catchUp(): Promise<void> {
     const keys: string[] = [];
-    let cursor = "0";
-    do {
-      const [next, found] = await connection.client.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 100);
-      cursor = next;
-      keys.push(...found);
-    } while (cursor !== "0");
+    // A Cluster's keys are spread over its masters; SCAN reads one node's.
+    const client = connection.client;
+    const nodes = "nodes" in client && typeof client.nodes === "function" ? client.nodes("master") : [client as Redis];
+    for (const node of nodes) {
+      let cursor = "0";
+      do {
+        const [next, found] = await node.scan(cursor, "MATCH", `${keyPrefix}*`, "COUNT", 100);
+        cursor = next;
+        keys.push(...found);
+      } while (cursor !== "0");
+    }
     for (const key of keys) {
       const ms = await connection.client.pttl(key);
       if (ms > 0) router.coolDown(key.slice(keyPrefix.length), ms);

@@ -284,3 +284,51 @@ export async function startSentinelTopology(name = "creditgate-test"): Promise<S
     },
   };
 }
+
+/** A Redis Cluster of three masters (no replicas, no persistence), our own redis-server children. */
+export interface OwnCluster {
+  ports: number[];
+  stop(): Promise<void>;
+}
+
+export async function startOwnCluster(): Promise<OwnCluster> {
+  const children: ChildProcess[] = [];
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const dir = await mkdtemp(path.join(tmpdir(), "creditgate-cluster-"));
+  const stop = async () => {
+    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+    await rm(dir, { recursive: true, force: true });
+  };
+  try {
+    for (const port of ports) {
+      const args = ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir];
+      children.push(spawn("redis-server", [...args, "--cluster-enabled", "yes", "--cluster-config-file", `nodes-${port}.conf`], { stdio: "ignore" }));
+    }
+    for (const port of ports) {
+      await waitFor(async () => ((await redisAnswers(`redis://127.0.0.1:${port}`)) ? true : undefined), 10_000, "a cluster node to answer");
+    }
+    const create = spawn("redis-cli", ["--cluster", "create", ...ports.map((port) => `127.0.0.1:${port}`), "--cluster-replicas", "0", "--cluster-yes"], { stdio: "ignore" });
+    const [code] = (await once(create, "exit")) as [number | null];
+    if (code !== 0) throw new Error(`redis-cli --cluster create exited with ${code}`);
+    const node = new Redis({ port: ports[0], host: "127.0.0.1", maxRetriesPerRequest: 1 });
+    node.on("error", () => {});
+    try {
+      await waitFor(async () => ((await node.cluster("INFO")).includes("cluster_state:ok") ? true : undefined), 20_000, "the cluster to be ok");
+    } finally {
+      node.disconnect();
+    }
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { ports, stop };
+}
+
+/** True when redis-cli can be run (it creates the test cluster). */
+export async function redisCliInstalled(): Promise<boolean> {
+  const child = spawn("redis-cli", ["--version"], { stdio: "ignore" });
+  return new Promise((resolve) => {
+    child.once("error", () => resolve(false));
+    child.once("exit", (code) => resolve(code === 0));
+  });
+}
