@@ -62,9 +62,14 @@ export const gatewayEnvSchema = z.object({
   REDIS_CLUSTER_NODES: nodeList(6379).optional(),
   // Keys of this deployment in a Redis shared with others (or with parallel test runs).
   REDIS_KEY_PREFIX: z.string().min(1).max(100).default("creditgate:"),
-}).refine((env) => [env.REDIS_URL, env.REDIS_SENTINEL_NODES, env.REDIS_CLUSTER_NODES].filter((value) => value !== undefined).length <= 1, {
-  path: ["REDIS_SENTINEL_NODES"],
-  message: "set one of REDIS_URL (one Redis), REDIS_SENTINEL_NODES (Redis behind Sentinel) and REDIS_CLUSTER_NODES (a Redis Cluster), not several",
+}).superRefine((env, context) => {
+  const set = (["REDIS_URL", "REDIS_SENTINEL_NODES", "REDIS_CLUSTER_NODES"] as const).filter((name) => env[name] !== undefined);
+  if (set.length <= 1) return;
+  context.addIssue({
+    code: "custom",
+    path: [set[1] ?? "REDIS_URL"],
+    message: `set one of REDIS_URL (one Redis), REDIS_SENTINEL_NODES (Redis behind Sentinel) and REDIS_CLUSTER_NODES (a Redis Cluster), not ${set.join(" and ")}`,
+  });
 });
 
 export type GatewayEnv = z.infer<typeof gatewayEnvSchema>;
