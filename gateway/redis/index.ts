@@ -22,7 +22,7 @@ const cooldownMessage = z.object({
   ms: z.number(),
 });
 
-/** Where the environment says Redis is: REDIS_URL, or the master behind REDIS_SENTINEL_NODES. */
+/** Where the environment says Redis is: REDIS_URL, a Cluster (REDIS_CLUSTER_NODES), or the master behind REDIS_SENTINEL_NODES. */
 export function redisTargetOf(env: GatewayEnv): RedisTarget | undefined {
   if (env.REDIS_URL) return { kind: "url", url: env.REDIS_URL };
   if (env.REDIS_CLUSTER_NODES) return { kind: "cluster", nodes: env.REDIS_CLUSTER_NODES, username: env.REDIS_USERNAME, password: env.REDIS_PASSWORD };
@@ -38,7 +38,7 @@ export function redisTargetOf(env: GatewayEnv): RedisTarget | undefined {
 }
 
 export interface SharingOptions {
-  /** REDIS_URL or REDIS_SENTINEL_NODES; none counts in this process. */
+  /** From REDIS_URL, REDIS_SENTINEL_NODES or REDIS_CLUSTER_NODES; none counts in this process. */
   redis: RedisTarget | undefined;
   prefix: string;
   directory: Directory;
@@ -50,20 +50,21 @@ export interface SharingOptions {
 }
 
 /**
- * Chooses where limits and budgets are counted: in this process without REDIS_URL, in Redis
- * (shared by every instance) with it. With Redis, admin writes are also broadcast, so another
- * instance drops its cached key, user or team and reads the new row on its next request; so is
- * a deployment leaving the router's rotation, so the others stop sending to it too, and (under
- * usage- or cost-based routing) the deployments' minute usage, so their rpm/tpm hold for all.
+ * Chooses where limits and budgets are counted: in this process without Redis, in Redis (one
+ * server, behind Sentinel, or a Cluster; shared by every instance) with it. With Redis, admin
+ * writes are also broadcast, so another instance drops its cached key, user or team and reads the
+ * new row on its next request; so is a deployment leaving the router's rotation, so the others
+ * stop sending to it too, and (under usage- or cost-based routing) the deployments' minute usage,
+ * so their rpm/tpm hold for all, and (under least-busy and latency-based routing) their load.
  */
 export async function startSharing(options: SharingOptions): Promise<Admitter> {
   const { redis, directory, local, log } = options;
   if (!redis) {
-    log.info("Neither REDIS_URL nor REDIS_SENTINEL_NODES is set: rate limits and budgets are counted per gateway instance");
+    log.info("No REDIS_URL, REDIS_SENTINEL_NODES or REDIS_CLUSTER_NODES: rate limits and budgets are counted per gateway instance");
     return local;
   }
   const instanceId = randomBytes(6).toString("hex");
-  // Loaded only with REDIS_URL: ioredis is ~1 MB of heap a single instance would carry for nothing.
+  // Loaded only with Redis configured: ioredis is ~1 MB of heap a single instance would carry for nothing.
   const ioredis = await import("ioredis");
   const connection = new RedisConnection(ioredis, redis, log);
   // On a Cluster every key of the gateway carries one hash tag, so each script's keys share a slot.
