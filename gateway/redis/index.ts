@@ -172,8 +172,29 @@ function shareCooldowns(connection: RedisConnection, router: Router, prefix: str
   }
 }
 
-// How often an instance shares the deployments' minute usage it counted (usage-based routing).
+// How often an instance shares the deployments' minute usage and load it counted.
 const usageSyncMs = 200;
+
+/**
+ * Runs `sync` every `usageSyncMs` while Redis is up, never two at once, and `whileDown` on the
+ * ticks when it is not. Returns a function that stops it.
+ */
+function syncEvery(connection: RedisConnection, sync: () => Promise<void>, whileDown: () => void = () => {}): () => void {
+  let syncing = false;
+  const timer = setInterval(() => {
+    if (syncing) return;
+    if (!connection.up) {
+      whileDown();
+      return;
+    }
+    syncing = true;
+    void sync().finally(() => {
+      syncing = false;
+    });
+  }, usageSyncMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
 
 /**
  * Deployments' minute usage, shared (usage- and cost-based routing; Router.usageSharedDeployments):
@@ -187,15 +208,7 @@ function shareUsage(connection: RedisConnection, router: Router, prefix: string,
   const ids = router.usageSharedDeployments;
   if (ids.length === 0) return () => {};
   const keyOf = (id: string, minute: number) => `${prefix}usage:${id}:${minute}`;
-  let syncing = false;
-  const timer = setInterval(() => {
-    if (syncing || !connection.up) return;
-    syncing = true;
-    void sync().finally(() => {
-      syncing = false;
-    });
-  }, usageSyncMs);
-  timer.unref();
+  const stop = syncEvery(connection, sync);
 
   async function sync(): Promise<void> {
     const minute = Math.floor(Date.now() / 60_000);
@@ -226,7 +239,7 @@ function shareUsage(connection: RedisConnection, router: Router, prefix: string,
     });
   }
 
-  return () => clearInterval(timer);
+  return stop;
 }
 
 // How long an instance's load figures count after it last wrote them: five syncs.
@@ -246,19 +259,7 @@ function shareLoad(connection: RedisConnection, router: Router, prefix: string, 
   const forgetOthers = () => {
     for (const id of ids) router.adoptLoad({ deploymentId: id, inFlight: 0, latenciesMs: [] });
   };
-  let syncing = false;
-  const timer = setInterval(() => {
-    if (syncing) return;
-    if (!connection.up) {
-      forgetOthers();
-      return;
-    }
-    syncing = true;
-    void sync().finally(() => {
-      syncing = false;
-    });
-  }, usageSyncMs);
-  timer.unref();
+  const stop = syncEvery(connection, sync, forgetOthers);
 
   async function sync(): Promise<void> {
     const args: (string | number)[] = [instanceId, loadStaleMs, 60_000];
@@ -287,5 +288,5 @@ function shareLoad(connection: RedisConnection, router: Router, prefix: string, 
     });
   }
 
-  return () => clearInterval(timer);
+  return stop;
 }

@@ -84,14 +84,7 @@ describe.skipIf(!available)("least-busy routing on two instances sharing one Red
     const leaving = new AbortController();
     const held = [];
     for (let call = 0; call < 20 && hung() === 0; call += 1) {
-      held.push(
-        fetch(`${first.publicUrl}/v1/chat/completions`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          body: JSON.stringify({ model: "pair", messages: [{ role: "user", content: "hi" }] }),
-          signal: leaving.signal,
-        }).catch(() => undefined),
-      );
+      held.push(cluster.chat(first, key, "pair", leaving.signal).catch(() => undefined));
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(hung()).toBe(1);
@@ -100,13 +93,7 @@ describe.skipIf(!available)("least-busy routing on two instances sharing one Red
       await new Promise((resolve) => setTimeout(resolve, 1_000));
       // Without the shared count, the second instance (with nothing in flight) would draw `hang` half the time.
       for (let call = 0; call < 12; call += 1) {
-        const res = await fetch(`${second.publicUrl}/v1/chat/completions`, {
-          method: "POST",
-          headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
-          body: JSON.stringify({ model: "pair", messages: [{ role: "user", content: "hi" }] }),
-          signal: AbortSignal.timeout(5_000),
-        });
-        expect(res.status).toBe(200);
+        expect((await cluster.chat(second, key, "pair", AbortSignal.timeout(5_000))).status).toBe(200);
       }
       expect(hung()).toBe(1);
     } finally {

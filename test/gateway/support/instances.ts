@@ -46,7 +46,8 @@ export interface Instances {
   prefix: string;
   admin(gateway: RunningGateway, path: string, body?: unknown): Promise<{ status: number; body: unknown }>;
   newKey(fields: Record<string, unknown>): Promise<{ key: string; token: string }>;
-  chat(gateway: RunningGateway, key: string, model?: string): Promise<{ status: number; body: unknown }>;
+  /** A chat completion through `gateway`; `signal` ends the call from the caller's side. */
+  chat(gateway: RunningGateway, key: string, model?: string, signal?: AbortSignal): Promise<{ status: number; body: unknown }>;
   /** The caller's own /key/info on the public listener: loads the key into that instance. */
   keyInfo(gateway: RunningGateway, key: string): Promise<{ status: number; body: unknown }>;
   /** Starts one more instance with the same config, Postgres and Redis (stopped by `stop`). */
@@ -110,11 +111,12 @@ export async function startInstances(options: {
       if (res.status !== 200) throw new Error(`key/generate failed: ${res.status} ${JSON.stringify(res.body)}`);
       return res.body as { key: string; token: string };
     },
-    async chat(gateway, key, model = "gpt-test") {
+    async chat(gateway, key, model = "gpt-test", signal) {
       const res = await fetch(`${gateway.publicUrl}/v1/chat/completions`, {
         method: "POST",
         headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
         body: JSON.stringify(chatBody(model, { max_tokens: 20 })),
+        signal,
       });
       return answer(res);
     },
