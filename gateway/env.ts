@@ -15,7 +15,7 @@ const nodeList = (defaultPort: number) =>
       try {
         items = z.array(z.unknown()).parse(JSON.parse(trimmed));
       } catch {
-        context.addIssue({ code: "custom", message: "must be host:port,host:port or a JSON list of [host, port] pairs" });
+        context.addIssue({ code: "custom", message: "must be host:port,host:port or a JSON list of [host, port] pairs or {host, port} objects" });
         return z.NEVER;
       }
     } else {

@@ -123,7 +123,7 @@ export interface UsageCount {
   tokens: number;
 }
 
-/** Another instances' view of a deployment, as a shared store told it: calls in flight, answer times. */
+/** The other instances' view of a deployment, as a shared store told it: calls in flight, answer times. */
 export interface SharedLoad {
   deploymentId: string;
   /** The other instances' calls in flight to it (least-busy). */

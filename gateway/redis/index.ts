@@ -68,9 +68,9 @@ export async function startSharing(options: SharingOptions): Promise<Admitter> {
   const ioredis = await import("ioredis");
   const connection = new RedisConnection(ioredis, redis, log);
   // On a Cluster every key of the gateway carries one hash tag, so each script's keys share a slot.
-  if (redis.kind === "cluster") options = { ...options, prefix: clusterPrefix(options.prefix) };
-  const admitter = new RedisAdmitter({ ...options, connection, instanceId, windowMs });
-  const channel = `${options.prefix}invalidate`;
+  const prefix = redis.kind === "cluster" ? clusterPrefix(options.prefix) : options.prefix;
+  const admitter = new RedisAdmitter({ ...options, prefix, connection, instanceId, windowMs });
+  const channel = `${prefix}invalidate`;
   let missedChanges = false;
 
   directory.listen({
@@ -96,10 +96,10 @@ export async function startSharing(options: SharingOptions): Promise<Admitter> {
     missedChanges = false;
   });
   connection.subscriber.subscribe(channel).catch(() => undefined);
-  shareCooldowns(connection, options.router, options.prefix, instanceId, log);
-  const stopSharingUsage = shareUsage(connection, options.router, options.prefix, log);
-  const stopSharingLoad = shareLoad(connection, options.router, options.prefix, instanceId, log);
-  log.info({ redis: describeRedisTarget(redis), prefix: options.prefix }, "rate limits and budgets are shared through Redis");
+  shareCooldowns(connection, options.router, prefix, instanceId, log);
+  const stopSharingUsage = shareUsage(connection, options.router, prefix, log);
+  const stopSharingLoad = shareLoad(connection, options.router, prefix, instanceId, log);
+  log.info({ redis: describeRedisTarget(redis), prefix }, "rate limits and budgets are shared through Redis");
 
   return {
     get sharing() {

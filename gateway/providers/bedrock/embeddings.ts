@@ -1,7 +1,6 @@
 import { z } from "zod";
 import type { Deployment } from "../../config";
 import { badRequest } from "../../errors";
-import { estimateInputTokens } from "../../tokens";
 
 /**
  * OpenAI embedding requests → Bedrock InvokeModel bodies, and the answers back to OpenAI's list.
@@ -88,9 +87,4 @@ export function readEmbeddingAnswer(
   }
   const parsed = titanAnswer.safeParse(answer);
   return parsed.success ? { vectors: [parsed.data.embedding], tokens: parsed.data.inputTextTokenCount ?? reported } : null;
-}
-
-/** The prompt tokens of a call: Bedrock's count, else the gateway's estimate of its texts. */
-export function callTokens(reported: number | null, texts: readonly string[]): number {
-  return reported ?? estimateInputTokens(texts);
 }

@@ -1,9 +1,10 @@
 import type { Dispatcher } from "undici";
 import type { Deployment } from "../../config";
 import { badRequest } from "../../errors";
+import { estimateInputTokens } from "../../tokens";
 import { Pools, doneFrame, embeddingList, parseJson, primed, readAll, sseFrame, upstreamFailure, type ResponseBody } from "../native";
 import { UpstreamError, type HealthResult, type Provider, type ProviderCall, type ProviderReply } from "../types";
-import { callTokens, embeddingFamily, planEmbeddings, readEmbeddingAnswer, type EmbeddingCall, type EmbeddingFamily } from "./embeddings";
+import { embeddingFamily, planEmbeddings, readEmbeddingAnswer, type EmbeddingCall, type EmbeddingFamily } from "./embeddings";
 import { toConverseRequest } from "./request";
 import { ConverseStreamTranslator, converseResponseSchema, fromConverseResponse, isStreamEventType } from "./response";
 import { loadAwsLibraries, signerFor, type AwsLibraries } from "./signing";
@@ -132,7 +133,8 @@ export class BedrockProvider implements Provider {
     if (!answer || answer.vectors.length !== one.texts.length) {
       throw new UpstreamError("malformed", `bedrock answered for ${deployment.modelName} with a body that is not ${one.texts.length} embedding(s)`);
     }
-    return { vectors: answer.vectors, tokens: callTokens(answer.tokens, one.texts) };
+    // Bedrock's count, else the gateway's estimate of the call's texts.
+    return { vectors: answer.vectors, tokens: answer.tokens ?? estimateInputTokens(one.texts) };
   }
 
   private async request(
