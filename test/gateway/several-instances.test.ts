@@ -34,6 +34,18 @@ describe.skipIf(!available)("two gateway instances sharing one Redis and one Pos
     return found;
   };
 
+  // An answer is settled just after it is sent: this waits until the shared total has the
+  // given number of chats, so the last one's reservation no longer holds budget.
+  const sharedSpendReaches = (token: string, chats: number) =>
+    waitFor(
+      async () =>
+        Number(await cluster.redis.hget(`${cluster.prefix}acct:key:${token}`, "spent")) === Math.round(chats * chatCost * nanosPerDollar)
+          ? true
+          : undefined,
+      5_000,
+      "the shared total to include the last answer",
+    );
+
   beforeAll(async () => {
     cluster = await startInstances({ redisUrl, models: coolingGroup, extra: "router_settings: { cooldown_time: 60, num_retries: 1 }" });
   });
@@ -84,23 +96,13 @@ describe.skipIf(!available)("two gateway instances sharing one Redis and one Pos
       "both instances' spend in Postgres",
     );
     // Worst-case reservations refused some of the burst early; what is left is spent by later
-    // requests on either instance, and then both refuse: both see the shared total. An answer is
-    // settled just after it is sent, so each next request waits until the shared total has it:
-    // otherwise the last request's reservation, still held, could refuse the next one early, and
-    // a request after that one would rightly succeed.
-    const settled = (count: number) =>
-      waitFor(
-        async () =>
-          Number(await cluster.redis.hget(`${cluster.prefix}acct:key:${token}`, "spent")) === Math.round(count * chatCost * nanosPerDollar)
-            ? true
-            : undefined,
-        5_000,
-        "the shared total to include the last answer",
-      );
+    // requests on either instance, and then both refuse: both see the shared total. Each next
+    // request waits until the last is settled: otherwise the last one's reservation, still held,
+    // could refuse the next one early, and a request after that one would rightly succeed.
     let later = 0;
     for (let call = 0; call < 10 && (await cluster.chat(gateway(call), key)).status === 200; call += 1) {
       later += 1;
-      await settled(succeeded + later);
+      await sharedSpendReaches(token, succeeded + later);
     }
     expect((succeeded + later) * chatCost).toBeLessThanOrEqual(budget + 2 * chatCost + 1e-12);
     expect((await cluster.chat(gateway(0), key)).status).toBe(402);
@@ -142,21 +144,24 @@ describe.skipIf(!available)("two gateway instances sharing one Redis and one Pos
   });
 
   it("a budget period ends once for both instances, and Postgres gets the new period's spend once", async () => {
+    // Periods end at multiples of 10 s. Start early in one, so the budget is spent within it.
+    const intoPeriod = Date.now() % 10_000;
+    if (intoPeriod > 5_000) await new Promise((resolve) => setTimeout(resolve, 10_100 - intoPeriod));
     const { key, token } = await cluster.newKey({ max_budget: 2 * chatCost, budget_duration: "10s" });
-    // Spend the current period's budget, on both instances.
-    await waitFor(
-      async () => {
-        const a = await cluster.chat(gateway(0), key);
-        const b = await cluster.chat(gateway(1), key);
-        return a.status === 402 && b.status === 402 ? true : undefined;
-      },
-      15_000,
-      "the budget to be spent",
-    );
-    // The next period starts (at the next multiple of 10 s): the first request to see it passes…
+    // Spend the period's budget, one request on each instance. Each waits until the last is
+    // settled: its worst-case reservation, still held, would refuse the next one early.
+    expect((await cluster.chat(gateway(0), key)).status).toBe(200);
+    await sharedSpendReaches(token, 1);
+    expect((await cluster.chat(gateway(1), key)).status).toBe(200);
+    await sharedSpendReaches(token, 2);
+    expect((await cluster.chat(gateway(0), key)).status).toBe(402);
+    expect((await cluster.chat(gateway(1), key)).status).toBe(402);
+    // The next period starts: the first request to see it passes…
     await waitFor(async () => ((await cluster.chat(gateway(1), key)).status === 200 ? true : undefined), 15_000, "the reset");
     // …and the new period's budget is one, shared: one more request, then both refuse.
+    await sharedSpendReaches(token, 1);
     expect((await cluster.chat(gateway(0), key)).status).toBe(200);
+    await sharedSpendReaches(token, 2);
     expect((await cluster.chat(gateway(0), key)).status).toBe(402);
     expect((await cluster.chat(gateway(1), key)).status).toBe(402);
     // Postgres: the zero written once by the instance that started the period, plus both requests.
