@@ -109,6 +109,26 @@ test("a revoked key's row keeps its columns in line with the other keys", async 
   }
 });
 
+test("a key whose budget is more than the user's credits says the credits are the nearer limit, until more are bought", async ({ page }) => {
+  await signUp(page);
+  // 500 welcome credits ($5.00) against the default key budget of $10.00.
+  await createKey(page, "bigger-than-credits", "gpt-4o-mini");
+  await page.getByRole("button", { name: "I have copied it" }).click();
+  const row = page.getByTestId("key-row").filter({ hasText: "bigger-than-credits" });
+  await expect(row).toContainText("$10.00 left");
+  await expect(row.getByTestId("credit-cap")).toHaveText("Your credits allow $5.00");
+
+  await page.getByRole("button", { name: "Buy credits" }).click();
+  const buy = page.getByRole("dialog", { name: "Buy credits" });
+  await buy.getByLabel(/1,000 credits/).check();
+  await buy.getByRole("button", { name: "Continue to payment" }).click();
+  await page.getByRole("button", { name: /^Pay / }).click();
+  await page.getByRole("link", { name: "Back to the dashboard" }).click();
+  await expect(page.getByTestId("credit-balance")).toHaveText("1,500");
+  await expect(row).toContainText("$10.00 left");
+  await expect(row.getByTestId("credit-cap")).toHaveCount(0);
+});
+
 test("a usage range typed the wrong way round moves its other end instead of failing to load", async ({ page }) => {
   await signUp(page);
   const from = page.getByLabel("From", { exact: true });

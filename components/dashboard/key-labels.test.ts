@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { keyBadge, keyOptionLabel } from "./key-labels";
+import { creditCap, keyBadge, keyOptionLabel } from "./key-labels";
 
 const synced = { status: "active" as const, sync_status: "synced" as const, last_synced_at: "2026-11-24T10:00:00.000Z" };
 
@@ -29,5 +29,20 @@ describe("keyOptionLabel", () => {
 
   it("a revoked key says so, and an unnamed key is its hint", () => {
     expect(keyOptionLabel({ alias: null, key: "sk-…a1b2", status: "revoked" })).toBe("sk-…a1b2 (revoked)");
+  });
+});
+
+describe("creditCap", () => {
+  it("names the credits when they run out before the key's own budget", () => {
+    expect(creditCap({ status: "active", remaining: 1_000 }, 500)).toBe(500);
+    expect(creditCap({ status: "active", remaining: null }, 500)).toBe(500);
+    expect(creditCap({ status: "active", remaining: 1_000 }, 0)).toBe(0);
+  });
+
+  it("says nothing when the key's own budget is the nearer limit, or the key is revoked", () => {
+    expect(creditCap({ status: "active", remaining: 400 }, 500)).toBeNull();
+    expect(creditCap({ status: "active", remaining: 500 }, 500)).toBeNull();
+    expect(creditCap({ status: "exhausted", remaining: 0 }, 500)).toBeNull();
+    expect(creditCap({ status: "revoked", remaining: 1_000 }, 500)).toBeNull();
   });
 });

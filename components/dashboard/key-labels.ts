@@ -20,3 +20,14 @@ export function keyOptionLabel(key: Pick<ApiKey, "alias" | "key" | "status">): s
   const label = key.alias ? `${key.alias} · ${key.key}` : key.key;
   return key.status === "revoked" ? `${label} (revoked)` : label;
 }
+
+/**
+ * What a key can still spend when the user's credits run out before its own budget does (every
+ * key also draws on the user's credit-funded budget on the gateway), in cents; null when the
+ * key's own budget is the nearer limit, or the key is revoked.
+ */
+export function creditCap(key: Pick<ApiKey, "status" | "remaining">, creditsAvailable: number): number | null {
+  if (key.status === "revoked") return null;
+  if (key.remaining !== null && key.remaining <= creditsAvailable) return null;
+  return Math.max(0, creditsAvailable);
+}

@@ -6,7 +6,7 @@ import { api, RequestError } from "../api";
 import { Dialog } from "../dialog";
 import { formatBudgetDuration, formatCents, formatDate, formatNumber } from "../format";
 import { RelativeTime } from "../relative-time";
-import { keyBadge, type KeyBadge } from "./key-labels";
+import { creditCap, keyBadge, type KeyBadge } from "./key-labels";
 import { KeyForm, type FieldErrors, type KeyFormValues } from "./key-form";
 import { SecretReveal } from "./secret-reveal";
 import type { ApiKey } from "./types";
@@ -70,9 +70,25 @@ function StatusBadge({ apiKey }: { apiKey: ApiKey }) {
   );
 }
 
-function BudgetBar({ apiKey }: { apiKey: ApiKey }) {
+/** "Your credits allow $5.00", where the user's credits, not the key's own budget, are the nearer limit. */
+function CreditCapNote({ cap }: { cap: number | null }) {
+  if (cap === null) return null;
+  return (
+    <p className="text-xs text-amber-700" data-testid="credit-cap" title="Every key also draws on your credits: requests stop when they run out.">
+      Your credits allow {formatCents(cap)}
+    </p>
+  );
+}
+
+function BudgetBar({ apiKey, creditsAvailable }: { apiKey: ApiKey; creditsAvailable: number }) {
+  const cap = creditCap(apiKey, creditsAvailable);
   if (apiKey.max_budget === null) {
-    return <p className="text-sm text-slate-600">{formatCents(apiKey.spend)} spent · no cap of its own</p>;
+    return (
+      <div>
+        <p className="text-sm text-slate-600">{formatCents(apiKey.spend)} spent · no cap of its own</p>
+        <CreditCapNote cap={cap} />
+      </div>
+    );
   }
   const share = apiKey.max_budget === 0 ? 1 : Math.min(1, apiKey.spend / apiKey.max_budget);
   return (
@@ -80,6 +96,7 @@ function BudgetBar({ apiKey }: { apiKey: ApiKey }) {
       <p className="text-sm tabular-nums text-slate-700">
         {formatCents(apiKey.spend)} of {formatCents(apiKey.max_budget)} · <span className="text-slate-500">{formatCents(apiKey.remaining ?? 0)} left</span>
       </p>
+      <CreditCapNote cap={cap} />
       <div
         role="progressbar"
         aria-label={`Budget used by ${apiKey.alias ?? "this key"}`}
@@ -95,7 +112,18 @@ function BudgetBar({ apiKey }: { apiKey: ApiKey }) {
   );
 }
 
-export function KeysPanel({ initialKeys, models, gatewayUrl }: { initialKeys: ApiKey[]; models: string[] | null; gatewayUrl: string }) {
+export function KeysPanel({
+  initialKeys,
+  models,
+  gatewayUrl,
+  creditsAvailable,
+}: {
+  initialKeys: ApiKey[];
+  models: string[] | null;
+  gatewayUrl: string;
+  /** The user's credits not yet spent, in cents: every key also draws on them. */
+  creditsAvailable: number;
+}) {
   const queryClient = useQueryClient();
   const keys = useQuery({
     queryKey: keysQueryKey,
@@ -192,7 +220,7 @@ export function KeysPanel({ initialKeys, models, gatewayUrl }: { initialKeys: Ap
                 <p className="font-mono text-sm text-slate-500">{key.key}</p>
                 <p className="text-xs text-slate-500">Created {formatDate(key.created_at)}</p>
               </div>
-              <BudgetBar apiKey={key} />
+              <BudgetBar apiKey={key} creditsAvailable={creditsAvailable} />
               <dl className="grid grid-cols-[auto_1fr] gap-x-2 text-sm">
                 <dt className="text-slate-500">Requests</dt>
                 <dd className="tabular-nums">{key.rpm_limit === null ? "no limit" : `${formatNumber(key.rpm_limit)}/min`}</dd>
