@@ -33,6 +33,10 @@ const litellmParamsSchema = z.looseObject({
   timeout: z.coerce.number().positive().optional(),
   stream_timeout: z.coerce.number().positive().optional(),
   num_retries: z.coerce.number().int().min(0).optional(),
+  // Priority within the group: only the lowest order among available deployments is routed to.
+  order: z.coerce.number().int().min(0).optional(),
+  // Seconds out of the rotation after failing, over router_settings.cooldown_time (0: never).
+  cooldown_time: z.coerce.number().min(0).optional(),
   // Load-balancing weights for simple-shuffle (LiteLLM's order of preference: weight, rpm, tpm).
   weight: z.coerce.number().positive().optional(),
   rpm: z.coerce.number().positive().optional(),
@@ -58,6 +62,8 @@ const modelInfoSchema = z.looseObject({
   max_tokens: positiveInt.optional(),
   base_model: z.string().optional(),
   output_vector_size: positiveInt.optional(),
+  // Where LiteLLM keeps `order` for models added through its API; litellm_params.order wins.
+  order: z.coerce.number().int().min(0).optional(),
 });
 
 export const configSchema = z.object({
@@ -131,6 +137,13 @@ export interface Deployment {
   numRetries: number | undefined;
   /** Share of its group's traffic under simple-shuffle (weight, else rpm, else tpm; 1 when none). */
   weight: number;
+  /**
+   * `order`: priority within its group (lower first). While any available deployment of the
+   * group has one, only those with the lowest are routed to; those without one only when none has.
+   */
+  order: number | undefined;
+  /** litellm_params.cooldown_time in ms: this deployment's time out of the rotation, over the router's. */
+  cooldownMs: number | undefined;
   /** The deployment's own capacity (`litellm_params.rpm` / `tpm`), which usage- and cost-based routing keep under. */
   rpmLimit: number | undefined;
   tpmLimit: number | undefined;
@@ -375,6 +388,8 @@ export function resolveSettings(config: GatewayConfigFile, envMasterKey: string 
       streamTimeoutMs: (params.stream_timeout ?? config.router_settings.stream_timeout ?? params.timeout ?? requestTimeoutSeconds) * 1000,
       numRetries: params.num_retries,
       weight: params.weight ?? params.rpm ?? params.tpm ?? 1,
+      order: params.order ?? info.order,
+      cooldownMs: params.cooldown_time === undefined ? undefined : params.cooldown_time * 1000,
       rpmLimit: params.rpm,
       tpmLimit: params.tpm,
       mockResponse: params.mock_response,

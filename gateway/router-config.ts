@@ -12,6 +12,22 @@ const fallbackList = z.array(
   z.record(z.string(), z.union([z.string().min(1), z.array(z.string().min(1))])),
 );
 
+/**
+ * LiteLLM's RetryPolicy: retries by the kind of failure, replacing num_retries for it. A kind
+ * with a count is retried that often even when it is not retried otherwise (a 400, a 401).
+ * Unknown fields are refused, so a misspelt one does not silently leave the default in place.
+ */
+const retryCount = z.coerce.number().int().min(0).optional();
+export const retryPolicySchema = z.strictObject({
+  BadRequestErrorRetries: retryCount,
+  AuthenticationErrorRetries: retryCount,
+  TimeoutErrorRetries: retryCount,
+  RateLimitErrorRetries: retryCount,
+  ContentPolicyViolationErrorRetries: retryCount,
+  InternalServerErrorRetries: retryCount,
+});
+export type RetryPolicy = z.infer<typeof retryPolicySchema>;
+
 /** The fields litellm_settings may carry for the router. */
 export const litellmRouterFields = {
   num_retries: z.coerce.number().int().min(0).optional(),
@@ -35,6 +51,8 @@ export const routerSettingsSchema = z.looseObject({
   context_window_fallbacks: fallbackList.optional(),
   content_policy_fallbacks: fallbackList.optional(),
   default_fallbacks: z.array(z.string().min(1)).optional(),
+  retry_policy: retryPolicySchema.optional(),
+  model_group_retry_policy: z.record(z.string(), retryPolicySchema).optional(),
 });
 
 export type FallbackMap = ReadonlyMap<string, readonly string[]>;
@@ -67,6 +85,10 @@ export interface RouterSettings {
   fallbacks: FallbackMap;
   contextWindowFallbacks: FallbackMap;
   contentPolicyFallbacks: FallbackMap;
+  /** router_settings.retry_policy: retries by kind of failure, for every group without its own. */
+  retryPolicy: RetryPolicy | undefined;
+  /** router_settings.model_group_retry_policy: a group's own, replacing retry_policy for it. */
+  groupRetryPolicies: ReadonlyMap<string, RetryPolicy>;
 }
 
 type RouterSection = z.infer<typeof routerSettingsSchema>;
@@ -144,6 +166,13 @@ export function resolveRouterSettings(
       names,
       "content_policy_fallbacks",
       fail,
+    ),
+    retryPolicy: router.retry_policy,
+    groupRetryPolicies: new Map(
+      Object.entries(router.model_group_retry_policy ?? {}).map(([group, policy]) => {
+        if (!names.has(group)) throw fail(`model_group_retry_policy: "${group}" is not a model_name of model_list`);
+        return [group, policy];
+      }),
     ),
   };
 }

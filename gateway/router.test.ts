@@ -5,7 +5,7 @@ import { parseConfigText, resolveSettings, type GatewaySettings } from "./config
 import { GatewayError } from "./errors";
 import { closeProviders, createProviders, type Providers } from "./providers";
 import { UpstreamError } from "./providers/types";
-import { classifyFailure, redact, Router, weightedPick } from "./router";
+import { classifyFailure, lowestOrder, policyRetries, redact, Router, weightedPick } from "./router";
 
 const masterKey = "sk-unit-master";
 const priced = "model_info: { input_cost_per_token: 0.000001, output_cost_per_token: 0.000002 }";
@@ -412,5 +412,181 @@ router_settings: { allowed_fails: 0 }
     expect(health.healthy).toBe(false);
     expect(health.error).toContain("bad upstream key");
     expect(redact(`echo ${secret}`, secret)).toBe("echo [redacted]");
+  });
+});
+
+describe("order, a deployment's own cooldown_time, and retry policies: settings", () => {
+  it("reads order from litellm_params (else model_info) and cooldown_time in seconds", () => {
+    const { deployments } = settingsOf(`model_list:
+  - { model_name: m, litellm_params: { model: mock/a, order: 1, cooldown_time: 0 }, ${priced} }
+  - { model_name: m, litellm_params: { model: mock/b }, model_info: { order: 2, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: m, litellm_params: { model: mock/c, cooldown_time: 2.5 }, ${priced} }
+`);
+    expect(deployments.map(({ order, cooldownMs }) => [order, cooldownMs])).toEqual([
+      [1, 0],
+      [2, undefined],
+      [undefined, 2500],
+    ]);
+  });
+
+  it("keeps the deployments of the lowest order, or all when none has one", () => {
+    const { deployments } = settingsOf(`model_list:
+  - { model_name: m, litellm_params: { model: mock/a, order: 2 }, ${priced} }
+  - { model_name: m, litellm_params: { model: mock/b }, ${priced} }
+  - { model_name: m, litellm_params: { model: mock/c, order: 1 }, ${priced} }
+  - { model_name: m, litellm_params: { model: mock/d, order: 1 }, ${priced} }
+`);
+    expect(lowestOrder(deployments).map((deployment) => deployment.upstreamModel)).toEqual(["c", "d"]);
+    expect(lowestOrder(deployments.slice(0, 2)).map((deployment) => deployment.upstreamModel)).toEqual(["a"]);
+    expect(lowestOrder(deployments.slice(1, 2)).map((deployment) => deployment.upstreamModel)).toEqual(["b"]);
+  });
+
+  it("reads retry_policy and model_group_retry_policy, refusing a misspelt field or a group not in model_list", () => {
+    const models = `model_list:\n  - { model_name: m, litellm_params: { model: mock/a }, ${priced} }\n`;
+    const { router } = settingsOf(`${models}router_settings:
+  retry_policy: { RateLimitErrorRetries: 4, BadRequestErrorRetries: 0 }
+  model_group_retry_policy: { m: { TimeoutErrorRetries: 2 } }
+`);
+    expect(router.retryPolicy).toEqual({ RateLimitErrorRetries: 4, BadRequestErrorRetries: 0 });
+    expect(router.groupRetryPolicies.get("m")).toEqual({ TimeoutErrorRetries: 2 });
+    expect(() => settingsOf(`${models}router_settings: { retry_policy: { RateLimitErrorRetry: 4 } }`)).toThrow(/retry_policy.*RateLimitErrorRetry/);
+    expect(() => settingsOf(`${models}router_settings: { retry_policy: { TimeoutErrorRetries: -1 } }`)).toThrow(/TimeoutErrorRetries/);
+    expect(() => settingsOf(`${models}router_settings: { model_group_retry_policy: { nope: { TimeoutErrorRetries: 1 } } }`)).toThrow(
+      /model_group_retry_policy: "nope" is not a model_name/,
+    );
+  });
+
+  const policy = {
+    BadRequestErrorRetries: 1,
+    AuthenticationErrorRetries: 2,
+    TimeoutErrorRetries: 3,
+    RateLimitErrorRetries: 4,
+    ContentPolicyViolationErrorRetries: 5,
+    InternalServerErrorRetries: 6,
+  };
+  it.each([
+    [new UpstreamError("status", "temperature must be at most 2", 400), 1],
+    [new UpstreamError("status", "This model's maximum context length is 8192 tokens", 400), 1],
+    [new UpstreamError("status", "The response was filtered due to the prompt triggering content management policy", 400), 5],
+    [new UpstreamError("status", "bad key", 401), 2],
+    [new UpstreamError("timeout", "slow"), 3],
+    [new UpstreamError("status", "request timeout", 408), 3],
+    [new UpstreamError("status", "gateway timeout", 504), 3],
+    [new UpstreamError("status", "busy", 429), 4],
+    [new UpstreamError("status", "boom", 500), 6],
+    [new UpstreamError("status", "overloaded", 503), undefined],
+    [new UpstreamError("status", "forbidden", 403), undefined],
+    [new UpstreamError("unreachable", "refused"), undefined],
+  ] as const)("%s takes the count of LiteLLM's exception for it: %s", (error, expected) => {
+    expect(policyRetries(policy, error)).toBe(expected);
+  });
+
+  it("a content-policy refusal counts as a bad request when the policy sets nothing more specific, and nothing is counted without a policy", () => {
+    const filtered = new UpstreamError("status", "The response was filtered due to the prompt triggering content management policy", 400);
+    expect(policyRetries({ BadRequestErrorRetries: 2 }, filtered)).toBe(2);
+    expect(policyRetries(undefined, filtered)).toBeUndefined();
+    expect(policyRetries({ RateLimitErrorRetries: 2 }, filtered)).toBeUndefined();
+  });
+});
+
+describe("order, a deployment's own cooldown_time, and retry policies, against a local OpenAI-compatible upstream", () => {
+  let upstream: FakeUpstream;
+  let providers: Providers;
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    providers = createProviders();
+  });
+  afterAll(async () => {
+    await closeProviders(providers);
+    await upstream.close();
+  });
+
+  const calls = (model: string) => upstream.requests.filter((entry) => entry.body.model === model).length;
+  const deployment = (group: string, model: string, id: string, extra = "") =>
+    `  - { model_name: ${group}, litellm_params: { model: openai/${model}, api_base: "${upstream.url}"${extra} }, model_info: { id: ${id}, input_cost_per_token: 0, output_cost_per_token: 0 } }\n`;
+  // Draws in turn from across [0, 1): every deployment a shuffle could pick comes up.
+  const sweep = () => {
+    let step = 0;
+    return () => ((step += 0.37) % 1);
+  };
+
+  it("requests go to the lowest order while it is available, then to the next, and never to a deployment without an order while one has it", () => {
+    const settings = settingsOf(`model_list:
+${deployment("g", "good", "first-a", ", order: 1")}${deployment("g", "good", "first-b", ", order: 1")}${deployment("g", "good", "second", ", order: 2")}${deployment("g", "good", "unordered")}router_settings: { cooldown_time: 10 }
+`);
+    let now = 1_000_000;
+    const router = new Router(settings.deployments, settings.router, providers, { now: () => now, random: sweep() });
+    const picks = (count: number) => new Set(Array.from({ length: count }, () => router.pick("g")?.id));
+    expect(picks(20)).toEqual(new Set(["first-a", "first-b"]));
+    router.coolDown("first-a", 10_000);
+    expect(picks(20)).toEqual(new Set(["first-b"]));
+    router.coolDown("first-b", 10_000);
+    expect(picks(20)).toEqual(new Set(["second"]));
+    router.coolDown("second", 10_000);
+    expect(picks(20)).toEqual(new Set(["unordered"]));
+    now += 10_001;
+    expect(picks(20)).toEqual(new Set(["first-a", "first-b"]));
+  });
+
+  it("a retry stays with the lowest order while its deployment is in the rotation, and moves to the next order once it cools down", async () => {
+    const models = `model_list:
+${deployment("g", "fail-500", "primary", ", order: 1")}${deployment("g", "good", "backup", ", order: 2")}`;
+    const patient = settingsOf(`${models}router_settings: { num_retries: 2, allowed_fails: 5 }\n`);
+    const router = new Router(patient.deployments, patient.router, providers, { maxBackoffMs: 1 });
+    const before = calls("fail-500");
+    await expect(router.send(request("g"))).rejects.toMatchObject({ status: 500 });
+    expect(calls("fail-500") - before).toBe(3);
+
+    const quick = settingsOf(`${models}router_settings: { num_retries: 2, allowed_fails: 0 }\n`);
+    const cooling = new Router(quick.deployments, quick.router, providers, { maxBackoffMs: 1 });
+    expect(await cooling.send(request("g"))).toMatchObject({ retries: 1, deployment: { id: "backup" } });
+    expect(cooling.cooling("g")).toEqual(["primary"]);
+  });
+
+  it("a deployment's own cooldown_time replaces the router's: 0 keeps it in the rotation, 2 takes it out for 2 s and tells listeners so", async () => {
+    const settings = settingsOf(`model_list:
+${deployment("never", "fail-429", "never-bad", ", cooldown_time: 0")}${deployment("never", "good", "never-good")}${deployment("short", "fail-429", "short-bad", ", cooldown_time: 2")}${deployment("short", "good", "short-good")}router_settings: { num_retries: 1, cooldown_time: 60 }
+`);
+    let now = 1_000_000;
+    const router = new Router(settings.deployments, settings.router, providers, { now: () => now, random: () => 0 });
+    const told: [string, number][] = [];
+    router.onCooldown((id, ms) => told.push([id, ms]));
+    expect(await router.send(request("never"))).toMatchObject({ retries: 1, deployment: { id: "never-good" } });
+    expect(router.cooling("never")).toEqual([]);
+    expect(await router.send(request("short"))).toMatchObject({ retries: 1, deployment: { id: "short-good" } });
+    expect(router.cooling("short")).toEqual(["short-bad"]);
+    expect(told).toEqual([["short-bad", 2_000]]);
+    // Another instance's longer cooldown is capped at the deployment's own.
+    router.coolDown("never-bad", 60_000);
+    expect(router.cooling("never")).toEqual([]);
+    now += 2_001;
+    expect(router.cooling("short")).toEqual([]);
+  });
+
+  it("retry_policy retries a bad request it names, and model_group_retry_policy replaces it for its group", async () => {
+    const settings = settingsOf(`model_list:
+${deployment("strict", "bad-request", "strict-only")}${deployment("lenient", "bad-request", "lenient-only")}router_settings:
+  num_retries: 5
+  retry_policy: { BadRequestErrorRetries: 2 }
+  model_group_retry_policy: { lenient: { BadRequestErrorRetries: 0 } }
+`);
+    const router = new Router(settings.deployments, settings.router, providers, { maxBackoffMs: 1 });
+    let before = calls("bad-request");
+    await expect(router.send(request("strict"))).rejects.toMatchObject({ status: 400 });
+    expect(calls("bad-request") - before).toBe(3);
+    before = calls("bad-request");
+    await expect(router.send(request("lenient"))).rejects.toMatchObject({ status: 400 });
+    expect(calls("bad-request") - before).toBe(1);
+  });
+
+  it("RateLimitErrorRetries 0 leaves a 429 unretried whatever num_retries says, and failures the policy does not name keep num_retries", async () => {
+    const settings = settingsOf(`model_list:
+${deployment("limited", "fail-429", "limited-bad")}${deployment("limited", "good", "limited-good")}${deployment("overloaded", "fail-503", "overloaded-bad")}${deployment("overloaded", "good", "overloaded-good")}router_settings:
+  num_retries: 3
+  retry_policy: { RateLimitErrorRetries: 0 }
+`);
+    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0, maxBackoffMs: 1 });
+    await expect(router.send(request("limited"))).rejects.toMatchObject({ status: 429 });
+    expect(await router.send(request("overloaded"))).toMatchObject({ retries: 1, deployment: { id: "overloaded-good" } });
   });
 });

@@ -11,7 +11,7 @@ import {
   type ProviderCall,
   type ProviderReply,
 } from "./providers/types";
-import type { FallbackMap, RouterSettings } from "./router-config";
+import type { FallbackMap, RetryPolicy, RouterSettings } from "./router-config";
 
 /**
  * LiteLLM's router, for the parts its users rely on: several deployments behind one model name
@@ -87,6 +87,48 @@ export function classifyFailure(err: unknown): FailureClass {
 }
 
 const noDeploymentsType = "no_deployments_available";
+
+/**
+ * LiteLLM's `order`: of `list`, those with the lowest order, or all of it when none has one
+ * (a deployment without an order is routed to only when no deployment in the list has one).
+ */
+export function lowestOrder(list: readonly Deployment[]): readonly Deployment[] {
+  let lowest: number | undefined;
+  for (const deployment of list) {
+    if (deployment.order !== undefined && (lowest === undefined || deployment.order < lowest)) lowest = deployment.order;
+  }
+  return lowest === undefined ? list : list.filter((deployment) => deployment.order === lowest);
+}
+
+/**
+ * The count `policy` (LiteLLM's RetryPolicy) gives a failure, by the exception LiteLLM maps it
+ * to (a timeout, 408 or 504: Timeout; 401: AuthenticationError; 429: RateLimitError; 500:
+ * InternalServerError; 400: BadRequestError), or undefined when it gives none. A content-policy refusal or a too-long prompt is a kind of
+ * BadRequestError in LiteLLM, so BadRequestErrorRetries counts for them when nothing more
+ * specific is set.
+ */
+export function policyRetries(policy: RetryPolicy | undefined, err: unknown): number | undefined {
+  if (!policy || !(err instanceof UpstreamError)) return undefined;
+  if (err.kind === "timeout") return policy.TimeoutErrorRetries;
+  if (err.kind !== "status") return undefined;
+  switch (err.status) {
+    case 401:
+      return policy.AuthenticationErrorRetries;
+    case 408:
+    case 504:
+      return policy.TimeoutErrorRetries;
+    case 429:
+      return policy.RateLimitErrorRetries;
+    case 500:
+      return policy.InternalServerErrorRetries;
+    case 400: {
+      const specific = classifyFailure(err) === "content_policy" ? policy.ContentPolicyViolationErrorRetries : undefined;
+      return specific ?? policy.BadRequestErrorRetries;
+    }
+    default:
+      return undefined;
+  }
+}
 
 /**
  * LiteLLM's simple-shuffle: a random deployment, each drawn in proportion to its weight (the
@@ -210,7 +252,7 @@ export class Router {
     // A group's only deployment never cools down: nothing to shuffle.
     if (all.length === 1) return all[0];
     const ready = all.filter((deployment) => this.isAvailable(deployment));
-    return this.select(ready.length > 0 ? ready : all);
+    return this.select(lowestOrder(ready.length > 0 ? ready : all));
   }
 
   /**
@@ -408,9 +450,11 @@ export class Router {
    */
   coolDown(deploymentId: string, ms: number): void {
     const deployment = this.coolable.get(deploymentId);
-    if (!deployment || !(ms > 0)) return;
+    if (!deployment) return;
+    const longest = Math.min(ms, deployment.cooldownMs ?? this.settings.cooldownMs);
+    if (!(longest > 0)) return;
     const now = this.now();
-    const until = now + Math.min(ms, this.settings.cooldownMs);
+    const until = now + longest;
     const state = this.states.get(deploymentId);
     if (state && state.coolUntil >= until) return;
     this.states.set(deploymentId, { windowStart: now, fails: 0, coolUntil: until });
@@ -491,7 +535,8 @@ export class Router {
     const retries = request.numRetries ?? this.retriesOf(group);
     const tried = new Set<string>();
     let lastError: unknown = undefined;
-    for (let attempt = 0; attempt <= retries; attempt += 1) {
+    // Ends with an answer, with no deployment left, or when a failure has used its retries.
+    for (let attempt = 0; ; attempt += 1) {
       const deployment = this.choose(all, tried, attempt === 0 ? preferred : undefined);
       if (!deployment) {
         lastError ??= this.noDeployments(group, all);
@@ -509,7 +554,10 @@ export class Router {
         lastError = err;
         const failure = classifyFailure(err);
         this.failed(deployment, err, failure, all.length);
-        if (failure !== "transient" || attempt === retries) break;
+        // A retry policy's count for this kind of failure replaces the retries, and retries it
+        // even when it is not retried otherwise.
+        const byPolicy = policyRetries(this.settings.groupRetryPolicies.get(group) ?? this.settings.retryPolicy, err);
+        if (byPolicy === undefined ? failure !== "transient" || attempt >= retries : attempt >= byPolicy) break;
         const untried = all.some((other) => !tried.has(other.id) && this.isAvailable(other));
         const wait = untried ? 0 : this.backoffMs(attempt, err);
         if (wait > 0) {
@@ -528,7 +576,9 @@ export class Router {
     preferred: Deployment | undefined,
   ): Deployment | undefined {
     if (preferred && this.isAvailable(preferred)) return preferred;
-    const ready = all.filter((deployment) => this.isAvailable(deployment));
+    // A retry stays among the available deployments of the lowest order, as LiteLLM's does: a
+    // higher order is tried only once those of the lower are cooling or past their rpm/tpm.
+    const ready = lowestOrder(all.filter((deployment) => this.isAvailable(deployment)));
     const untried = ready.filter((deployment) => !tried.has(deployment.id));
     return this.select(untried.length > 0 ? untried : ready);
   }
@@ -591,20 +641,21 @@ export class Router {
     }
     state.fails += 1;
     const rateLimited = err instanceof UpstreamError && err.status === 429;
-    if (rateLimited || state.fails > this.settings.allowedFails) {
-      state.coolUntil = now + this.settings.cooldownMs;
+    const cooldownMs = deployment.cooldownMs ?? this.settings.cooldownMs;
+    if (cooldownMs > 0 && (rateLimited || state.fails > this.settings.allowedFails)) {
+      state.coolUntil = now + cooldownMs;
       state.fails = 0;
       state.windowStart = now;
       this.log?.warn(
         {
           model_group: deployment.modelName,
           model_id: deployment.id,
-          cooldown_seconds: this.settings.cooldownMs / 1000,
+          cooldown_seconds: cooldownMs / 1000,
           reason: err instanceof Error ? redact(err.message, deployment.apiKey) : "failure",
         },
         "deployment cooling down",
       );
-      for (const listener of this.cooldownListeners) listener(deployment.id, this.settings.cooldownMs);
+      for (const listener of this.cooldownListeners) listener(deployment.id, cooldownMs);
     }
   }
 

@@ -39,6 +39,11 @@ model_list:${deployment("shared", "lb-a", "", "id: lb-a")}${deployment("shared",
     "weight: 1000000, num_retries: 3",
     "id: cut-bad",
   )}${deployment("cut-short", "cut-good", "weight: 1", "id: cut-good")}${deployment(
+    "ordered",
+    "ordered-backup",
+    "weight: 1000000, order: 2",
+    "id: ordered-backup",
+  )}${deployment("ordered", "ordered-primary", "weight: 1, order: 1", "id: ordered-primary")}${deployment(
     "stalls",
     "stall-stream",
     "timeout: 1, stream_timeout: 5",
@@ -76,6 +81,18 @@ describe("several deployments under one model name", () => {
     expect(answeredBy).toEqual(new Set(["lb-a", "lb-b"]));
     expect(upstreamCalls("lb-a")).toBeGreaterThan(0);
     expect(upstreamCalls("lb-b")).toBeGreaterThan(0);
+  });
+});
+
+describe("order", () => {
+  it("a deployment of a lower order gets every request while it is available, whatever the weights", async () => {
+    const { key } = await h.newKey();
+    for (let index = 0; index < 10; index += 1) {
+      const res = await h.call("/v1/chat/completions", { key, body: chatBody("ordered") });
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-litellm-model-id")).toBe("ordered-primary");
+    }
+    expect(upstreamCalls("ordered-backup")).toBe(0);
   });
 });
 
