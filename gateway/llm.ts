@@ -88,6 +88,21 @@ export const openAiDialect: LlmDialect = {
   streamError: (err) => `data: ${errorBody(err)}\n\n`,
 };
 
+/**
+ * OpenAI's format with the model named by the path (Azure's `/openai/deployments/{model}/…`,
+ * LiteLLM's `/engines/{model}/…`): as in LiteLLM, the path's model replaces the body's.
+ */
+export function pathModelDialect(model: string): LlmDialect {
+  return {
+    ...openAiDialect,
+    parse: (raw, route) => {
+      const body = parseJsonObject(raw);
+      body.model = model;
+      return validate(bodySchemas[route], body) as Record<string, unknown> & { model: string };
+    },
+  };
+}
+
 export async function handleLlmRequest(
   gateway: Gateway,
   req: IncomingMessage,

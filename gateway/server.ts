@@ -8,7 +8,7 @@ import { userRoutes } from "./admin/users";
 import type { Gateway } from "./context";
 import { GatewayError, internalError, sendError } from "./errors";
 import { parseJsonObject, pathOf, queryOf, readBody, sendJson } from "./http";
-import { handleLlmRequest } from "./llm";
+import { handleLlmRequest, pathModelDialect } from "./llm";
 import { requestLineLogger } from "./log";
 import { MessagesDialect } from "./messages";
 import { handleCountTokens } from "./messages/count-tokens";
@@ -148,12 +148,41 @@ export const routes: Record<string, Route> = {
   "/metrics": metricsRoute,
 };
 
+/**
+ * Azure OpenAI's paths, which the AzureOpenAI clients call (`/openai/deployments/{model}/chat/completions?api-version=…`
+ * with an `api-key` header), and LiteLLM's `/engines/{model}/…` aliases. A model name may hold
+ * slashes: the shortest one that leaves a known operation at the end is taken.
+ */
+const modelInPath = /^\/(?:openai\/deployments|engines)\/(.+?)\/(chat\/completions|completions|embeddings)$/;
+const operations: Record<string, LlmRoute> = { "chat/completions": "chat", completions: "completion", embeddings: "embedding" };
+
+function modelPathRoute(path: string): Route | undefined {
+  const match = modelInPath.exec(path);
+  const operation = match?.[2] === undefined ? undefined : operations[match[2]];
+  if (!match?.[1] || !operation) return undefined;
+  let model: string;
+  try {
+    model = decodeURIComponent(match[1]);
+  } catch {
+    throw new GatewayError(400, "invalid_request_error", `The model in the path ${path} is not valid percent-encoding`, "model");
+  }
+  return {
+    method: "POST",
+    access: "none",
+    public: true,
+    handle: async (call) => {
+      await handleLlmRequest(call.gateway, call.req, call.res, operation, call.path, pathModelDialect(model));
+      return "written";
+    },
+  };
+}
+
 export type ListenerKind = "public" | "admin" | "both";
 
 async function dispatch(gateway: Gateway, kind: ListenerKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const url = req.url ?? "/";
   const path = pathOf(url);
-  const route = routes[path];
+  const route = routes[path] ?? modelPathRoute(path);
   if (!route || (kind === "public" && !route.public)) {
     throw new GatewayError(404, "not_found_error", `Route ${path} not found`);
   }

@@ -1,3 +1,4 @@
+import { AzureOpenAI } from "openai";
 import { describe, expect, it } from "vitest";
 import { waitFor, readChatStream } from "./support/gateway";
 import { chatBody, withGateway } from "./support/harness";
@@ -141,6 +142,38 @@ describe("the OpenAI-compatible API, driven by the official openai client", () =
     expect(res.status).toBe(200);
     expect(res.headers.get("x-litellm-call-id")).toBeTruthy();
     expect(Number(res.headers.get("x-litellm-response-cost"))).toBeCloseTo(chatCost, 12);
+  });
+
+  it("Azure OpenAI's client works against the gateway: its deployment paths name the model, its api-key header is the key", async () => {
+    const { key } = await h.newKey();
+    const azure = (deployment: string) =>
+      new AzureOpenAI({ endpoint: h.gateway.publicUrl, apiKey: key, apiVersion: "2024-10-21", deployment, maxRetries: 0 });
+    const before = await keySpend(key);
+    // The path's model wins over the body's, as in LiteLLM.
+    const completion = await azure("gpt-test").chat.completions.create({ ...chatBody(), model: "ignored-by-the-path" });
+    expect(completion.choices[0]?.message.content).toBe("Hello from upstream");
+    expect(h.upstream.requests.at(-1)?.body.model).toBe("gpt-test");
+    expect(await keySpend(key)).toBeCloseTo(before + chatCost, 12);
+    const stream = await azure("gpt-test").chat.completions.create({ ...chatBody(), stream: true, stream_options: { include_usage: true } });
+    expect((await readChatStream(stream)).text).toBe("Hello from upstream");
+    const embedded = await azure("embed-test").embeddings.create({ model: "embed-test", input: ["one"], encoding_format: "float" });
+    expect(embedded.data[0]?.embedding).toEqual([0.1, 0.2, 0.3]);
+    const text = await azure("gpt-test").completions.create({ model: "gpt-test", prompt: "Once" });
+    expect(text.choices[0]?.text).toBe("Hello from upstream");
+  });
+
+  it("LiteLLM's /engines/{model}/ paths take the model from the path too, slashes included; a model that is not served is a 400 naming it", async () => {
+    const { key } = await h.newKey();
+    const res = await h.call("/engines/gpt-test/chat/completions", { key, body: { messages: [{ role: "user", content: "hi" }] } });
+    expect(res.status).toBe(200);
+    expect(h.upstream.requests.at(-1)?.body.model).toBe("gpt-test");
+    const unknown = await h.call("/openai/deployments/team/not-served/chat/completions", { key, body: chatBody() });
+    expect(unknown.status).toBe(400);
+    expect(JSON.stringify(unknown.body)).toContain("model=team/not-served");
+    const badEncoding = await h.call("/engines/%E0%A4%A/chat/completions", { key, body: chatBody() });
+    expect(badEncoding.status).toBe(400);
+    expect(JSON.stringify(badEncoding.body)).toContain("percent-encoding");
+    expect((await h.call("/engines/gpt-test/images/generations", { key, body: chatBody() })).status).toBe(404);
   });
 
   it("the mock provider answers deterministically, and mock_response overrides the reply", async () => {
