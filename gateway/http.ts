@@ -63,11 +63,12 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
 }
 
 /** Validates with `schema`; the first problem becomes a 400 naming the field as `param`. */
-export function validate<S extends z.ZodType>(schema: S, value: unknown): z.infer<S> {
+/** `value` as `schema` has it, or a 400 naming the first wrong field (under `at`, for a part of a body). */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, at?: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const field = issue?.path.join(".") ?? "";
+  const field = [...(at ? [at] : []), ...(issue?.path ?? [])].join(".");
   throw badRequest(field ? `${field}: ${issue?.message ?? "invalid"}` : (issue?.message ?? "invalid request"), field || null);
 }
 

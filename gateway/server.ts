@@ -11,6 +11,7 @@ import { parseJsonObject, pathOf, queryOf, readBody, sendJson } from "./http";
 import { handleLlmRequest, pathModelDialect } from "./llm";
 import { requestLineLogger } from "./log";
 import { MessagesDialect } from "./messages";
+import { ResponsesDialect } from "./responses";
 import { handleCountTokens } from "./messages/count-tokens";
 import type { LlmRoute } from "./providers/types";
 import { beginRequest } from "./request-log";
@@ -38,6 +39,17 @@ const messagesRoute: Route = {
   public: true,
   handle: async (call) => {
     await handleLlmRequest(call.gateway, call.req, call.res, "chat", call.path, new MessagesDialect(call.req.headers));
+    return "written";
+  },
+};
+
+// OpenAI's Responses API (the openai clients' responses.create, Codex, the Agents SDK), translated to chat.
+const responsesRoute: Route = {
+  method: "POST",
+  access: "none",
+  public: true,
+  handle: async (call) => {
+    await handleLlmRequest(call.gateway, call.req, call.res, "chat", call.path, new ResponsesDialect());
     return "written";
   },
 };
@@ -135,6 +147,8 @@ export const routes: Record<string, Route> = {
   "/completions": llmRoute("completion"),
   "/v1/embeddings": llmRoute("embedding"),
   "/embeddings": llmRoute("embedding"),
+  "/v1/responses": responsesRoute,
+  "/responses": responsesRoute,
   "/v1/messages": messagesRoute,
   "/anthropic/v1/messages": messagesRoute,
   "/v1/messages/count_tokens": countTokensRoute,

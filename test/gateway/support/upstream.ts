@@ -9,7 +9,8 @@ import { listenLocal, readJson } from "./fake-server";
  *   for a few seconds; fail-429 → 429 with `retry-after: 0`; fail-503 → 503; delay-<ms> → a
  *   normal answer after <ms> milliseconds (streams send their first chunk then); anything else → a
  *   normal answer with fixed usage; cut-stream / stall-stream → (streaming) one chunk, then
- *   the connection drops / nothing more.
+ *   the connection drops / nothing more; tool-call → with tools, a call of the first one with
+ *   {"city":"Paris"} (streamed in pieces when asked to stream).
  */
 
 export const upstreamUsage = { prompt_tokens: 10, completion_tokens: 20 };
@@ -34,11 +35,44 @@ function completionTokens(body: Record<string, unknown>): number {
   return typeof max === "number" ? Math.min(max, upstreamUsage.completion_tokens) : upstreamUsage.completion_tokens;
 }
 
+/** The first tool's name, for `tool-call`: it calls that tool with {"city":"Paris"}. */
+function firstToolName(body: Record<string, unknown>): string | undefined {
+  const [tool] = Array.isArray(body.tools) ? (body.tools as { function?: { name?: string } }[]) : [];
+  return tool?.function?.name;
+}
+
 function chat(res: ServerResponse, body: Record<string, unknown>): void {
   const model = String(body.model);
   const completion = completionTokens(body);
   const usage = { prompt_tokens: upstreamUsage.prompt_tokens, completion_tokens: completion, total_tokens: upstreamUsage.prompt_tokens + completion };
   const withUsage = model !== "no-usage";
+  const toolName = model === "tool-call" ? firstToolName(body) : undefined;
+  if (toolName !== undefined) {
+    const call = { id: "call_fake_1", type: "function", function: { name: toolName, arguments: '{"city":"Paris"}' } };
+    if (body.stream !== true) {
+      send(res, 200, {
+        id: "chatcmpl-tool",
+        object: "chat.completion",
+        created: 1,
+        model,
+        choices: [{ index: 0, finish_reason: "tool_calls", message: { role: "assistant", content: null, tool_calls: [call] } }],
+        usage,
+      });
+      return;
+    }
+    res.writeHead(200, { "content-type": "text/event-stream" });
+    const base = { id: "chatcmpl-tool", object: "chat.completion.chunk", created: 1, model };
+    const deltas = [
+      { role: "assistant", tool_calls: [{ index: 0, id: call.id, type: "function", function: { name: toolName, arguments: "" } }] },
+      { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] },
+      { tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] },
+    ];
+    for (const delta of deltas) res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] })}\n\n`);
+    res.write(`data: ${JSON.stringify({ ...base, choices: [], usage })}\n\n`);
+    res.end("data: [DONE]\n\n");
+    return;
+  }
   if (body.stream === true) {
     res.writeHead(200, { "content-type": "text/event-stream" });
     const base = { id: "chatcmpl-upstream", object: "chat.completion.chunk", created: 1, model };
@@ -175,7 +209,7 @@ export function testConfig(upstreamUrl: string, extra = "", models = ""): string
       api_key: os.environ/TEST_UPSTREAM_KEY${params}${priced}`;
   return `
 model_list:${upstreamModel("gpt-test")}${upstreamModel("other-model")}${upstreamModel("beta-model", "beta-model")}
-      access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("bad-request")}${upstreamModel("slow-stream")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("hang-long", "hang", "\n      timeout: 600")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}
+      access_groups: ["beta-group"]${upstreamModel("fail-500")}${upstreamModel("unauthorized")}${upstreamModel("bad-request")}${upstreamModel("slow-stream")}${upstreamModel("hang", "hang", "\n      timeout: 1")}${upstreamModel("hang-long", "hang", "\n      timeout: 600")}${upstreamModel("no-usage")}${upstreamModel("embed-test")}${upstreamModel("tool-call")}
   - model_name: mock-model
     litellm_params:
       model: mock/mock-model${priced}${models}

@@ -1,0 +1,165 @@
+import { randomUUID } from "node:crypto";
+import { z } from "zod";
+import { UpstreamError } from "../providers/types";
+import type { Usage } from "../spend";
+import type { ResponsesRequest } from "./request";
+
+/**
+ * A chat completion as OpenAI's Response object: the text as a `message` item with one
+ * `output_text` part, each tool call as a `function_call` item, a completion cut off by its
+ * token limit or the content filter as `incomplete` with the reason.
+ */
+
+export type Item = Record<string, unknown>;
+
+export function itemId(prefix: "resp" | "msg" | "fc"): string {
+  return `${prefix}_${randomUUID().replace(/-/g, "")}`;
+}
+
+export function messageItem(id: string, text: string, status: "in_progress" | "completed"): Item {
+  return {
+    id,
+    type: "message",
+    status,
+    role: "assistant",
+    content: status === "completed" ? [outputTextPart(text)] : [],
+  };
+}
+
+export function outputTextPart(text: string): Item {
+  return { type: "output_text", text, annotations: [], logprobs: [] };
+}
+
+export function functionCallItem(
+  id: string,
+  callId: string,
+  name: string,
+  args: string,
+  status: "in_progress" | "completed",
+): Item {
+  return { id, type: "function_call", status, call_id: callId, name, arguments: args };
+}
+
+const incompleteReasons: Record<string, string> = {
+  length: "max_output_tokens",
+  content_filter: "content_filter",
+};
+
+/** The Response object around `output`, echoing the request's settings as OpenAI's does. */
+export function responseObject(
+  id: string,
+  createdAt: number,
+  request: ResponsesRequest,
+  model: string,
+  state: {
+    status: "in_progress" | "completed" | "incomplete";
+    finishReason: string | null;
+    output: Item[];
+    usage: Usage | null;
+  },
+): Record<string, unknown> {
+  const reason = state.finishReason ? incompleteReasons[state.finishReason] : undefined;
+  const status = state.status === "completed" && reason ? "incomplete" : state.status;
+  return {
+    id,
+    object: "response",
+    created_at: createdAt,
+    status,
+    error: null,
+    incomplete_details: status === "incomplete" && reason ? { reason } : null,
+    instructions: request.instructions ?? null,
+    max_output_tokens: request.max_output_tokens ?? null,
+    model,
+    output: state.output,
+    parallel_tool_calls: request.parallel_tool_calls ?? true,
+    previous_response_id: null,
+    reasoning: { effort: request.reasoning?.effort ?? null, summary: null },
+    store: false,
+    temperature: request.temperature ?? 1,
+    text: { format: request.text?.format ?? { type: "text" } },
+    tool_choice: request.tool_choice ?? "auto",
+    tools: request.tools ?? [],
+    top_p: request.top_p ?? 1,
+    truncation: "disabled",
+    usage: state.usage ? usageObject(state.usage) : null,
+    user: request.user ?? null,
+    metadata: {},
+  };
+}
+
+export function usageObject(usage: Usage): Record<string, unknown> {
+  return {
+    input_tokens: usage.promptTokens,
+    input_tokens_details: { cached_tokens: usage.cacheReadTokens ?? 0 },
+    output_tokens: usage.completionTokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.promptTokens + usage.completionTokens,
+  };
+}
+
+const completionSchema = z.looseObject({
+  model: z.string().optional(),
+  choices: z
+    .array(
+      z.looseObject({
+        finish_reason: z.string().nullable().optional(),
+        message: z.looseObject({
+          content: z.string().nullable().optional(),
+          tool_calls: z
+            .array(
+              z.looseObject({
+                id: z.string(),
+                function: z.looseObject({ name: z.string(), arguments: z.string() }),
+              }),
+            )
+            .nullable()
+            .optional(),
+        }),
+      }),
+    )
+    .min(1),
+});
+
+export function toResponse(
+  raw: Buffer,
+  usage: Usage,
+  request: ResponsesRequest,
+  model: string,
+): Record<string, unknown> {
+  let parsed: z.infer<typeof completionSchema>;
+  try {
+    parsed = completionSchema.parse(JSON.parse(raw.toString("utf8")));
+  } catch {
+    throw new UpstreamError(
+      "malformed",
+      `upstream of model ${model} answered with a body that is not a chat completion`,
+    );
+  }
+  const [choice] = parsed.choices;
+  const output: Item[] = [];
+  const text = choice?.message.content;
+  if (text) output.push(messageItem(itemId("msg"), text, "completed"));
+  for (const call of choice?.message.tool_calls ?? []) {
+    output.push(
+      functionCallItem(
+        itemId("fc"),
+        call.id,
+        call.function.name,
+        call.function.arguments,
+        "completed",
+      ),
+    );
+  }
+  return responseObject(
+    itemId("resp"),
+    Math.floor(Date.now() / 1000),
+    request,
+    parsed.model ?? model,
+    {
+      status: "completed",
+      finishReason: choice?.finish_reason ?? null,
+      output,
+      usage,
+    },
+  );
+}
