@@ -245,7 +245,7 @@ export function toOpenAiChat(
   if (request.tools && request.tools.length > 0) {
     body.tools = request.tools.map((tool, index) => {
       if (tool.type !== "function")
-        notServed(`the hosted tool ${tool.type} (only function tools are)`, `tools.${index}`);
+        notServed(`a tool of type ${tool.type} (only function tools are)`, `tools.${index}`);
       const { name, description, parameters, strict } = validate(
         functionTool,
         tool,
