@@ -62,8 +62,10 @@ export function parseJsonObject(body: Buffer): Record<string, unknown> {
   return parsed as Record<string, unknown>;
 }
 
-/** Validates with `schema`; the first problem becomes a 400 naming the field as `param`. */
-/** `value` as `schema` has it, or a 400 naming the first wrong field (under `at`, for a part of a body). */
+/**
+ * Validates with `schema`; the first problem becomes a 400 naming the field as `param` (under
+ * `at`, when `value` is a part of the body).
+ */
 export function validate<S extends z.ZodType>(schema: S, value: unknown, at?: string): z.infer<S> {
   const result = schema.safeParse(value);
   if (result.success) return result.data;

@@ -103,9 +103,9 @@ export function lowestOrder(list: readonly Deployment[]): readonly Deployment[] 
 /**
  * The count `policy` (LiteLLM's RetryPolicy) gives a failure, by the exception LiteLLM maps it
  * to (a timeout, 408 or 504: Timeout; 401: AuthenticationError; 429: RateLimitError; 500:
- * InternalServerError; 400: BadRequestError), or undefined when it gives none. A content-policy refusal or a too-long prompt is a kind of
- * BadRequestError in LiteLLM, so BadRequestErrorRetries counts for them when nothing more
- * specific is set.
+ * InternalServerError; 400: BadRequestError), or undefined when it gives none. A content-policy
+ * refusal or a too-long prompt is a kind of BadRequestError in LiteLLM, so BadRequestErrorRetries
+ * counts for them when nothing more specific is set.
  */
 export function policyRetries(policy: RetryPolicy | undefined, err: unknown): number | undefined {
   if (!policy || !(err instanceof UpstreamError)) return undefined;

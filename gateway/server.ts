@@ -11,11 +11,11 @@ import { parseJsonObject, pathOf, queryOf, readBody, sendJson } from "./http";
 import { handleLlmRequest, pathModelDialect } from "./llm";
 import { requestLineLogger } from "./log";
 import { MessagesDialect } from "./messages";
-import { ResponsesDialect } from "./responses";
 import { handleCountTokens } from "./messages/count-tokens";
 import type { LlmRoute } from "./providers/types";
 import { beginRequest } from "./request-log";
 import { writeHead } from "./response-head";
+import { ResponsesDialect } from "./responses";
 import { ok, type Route, type RouteCall } from "./routes";
 
 export const gatewayVersion = "creditgate-gateway/0.1.0";
