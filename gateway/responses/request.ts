@@ -77,6 +77,29 @@ const functionCallOutputItem = z.looseObject({
   call_id: z.string().min(1),
   output: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
 });
+const customToolCallItem = z.looseObject({
+  type: z.literal("custom_tool_call"),
+  call_id: z.string().min(1),
+  name: z.string().min(1),
+  input: z.string(),
+});
+const customToolCallOutputItem = z.looseObject({
+  type: z.literal("custom_tool_call_output"),
+  call_id: z.string().min(1),
+  output: z.union([z.string(), z.array(z.looseObject({ type: z.string() }))]),
+});
+const customTool = z.looseObject({
+  type: z.literal("custom"),
+  name: z.string().min(1),
+  description: z.string().nullable().optional(),
+  format: z
+    .looseObject({
+      type: z.string(),
+      syntax: z.string().optional(),
+      definition: z.string().optional(),
+    })
+    .optional(),
+});
 const functionTool = z.looseObject({
   type: z.literal("function"),
   name: z.string().min(1),
@@ -139,6 +162,19 @@ function toolOutput(
     .join("");
 }
 
+function toolCallOf(call: { call_id: string; name: string; arguments: string }): Part {
+  return {
+    id: call.call_id,
+    type: "function",
+    function: { name: call.name, arguments: call.arguments },
+  };
+}
+
+/** A custom (freeform) tool's call as the function call the model made: its input under `input`. */
+function customToolCallOf(call: { call_id: string; name: string; input: string }): Part {
+  return toolCallOf({ ...call, arguments: JSON.stringify({ input: call.input }) });
+}
+
 /** The conversation as chat messages, function calls joined onto the assistant turn they belong to. */
 function chatMessages(request: ResponsesRequest): Part[] {
   const messages: Part[] = [];
@@ -158,19 +194,19 @@ function chatMessages(request: ResponsesRequest): Part[] {
       else if (message.role === "assistant")
         messages.push({ role: "assistant", content: textContent(message.content, at) });
       else messages.push({ role: "system", content: textContent(message.content, at) });
-    } else if (type === "function_call") {
-      const call = validate(functionCallItem, entry, where);
-      const toolCall = {
-        id: call.call_id,
-        type: "function",
-        function: { name: call.name, arguments: call.arguments },
-      };
+    } else if (type === "function_call" || type === "custom_tool_call") {
+      const toolCall =
+        type === "function_call"
+          ? toolCallOf(validate(functionCallItem, entry, where))
+          : customToolCallOf(validate(customToolCallItem, entry, where));
       const last = messages.at(-1);
       if (last?.role === "assistant")
         last.tool_calls = [...((last.tool_calls as Part[] | undefined) ?? []), toolCall];
       else messages.push({ role: "assistant", content: null, tool_calls: [toolCall] });
-    } else if (type === "function_call_output") {
-      const output = validate(functionCallOutputItem, entry, where);
+    } else if (type === "function_call_output" || type === "custom_tool_call_output") {
+      const schema =
+        type === "function_call_output" ? functionCallOutputItem : customToolCallOutputItem;
+      const output = validate(schema, entry, where);
       messages.push({
         role: "tool",
         tool_call_id: output.call_id,
@@ -192,13 +228,65 @@ function chatMessages(request: ResponsesRequest): Part[] {
 
 function toolChoiceOf(choice: NonNullable<ResponsesRequest["tool_choice"]>): unknown {
   if (typeof choice === "string") return choice;
-  if (choice.type !== "function") notServed(`tool_choice of type ${choice.type}`, "tool_choice");
+  if (choice.type !== "function" && choice.type !== "custom")
+    notServed(`tool_choice of type ${choice.type}`, "tool_choice");
   if (!choice.name)
     throw badRequest(
-      "tool_choice.name: required when tool_choice.type is function",
+      `tool_choice.name: required when tool_choice.type is ${choice.type}`,
       "tool_choice.name",
     );
   return { type: "function", function: { name: choice.name } };
+}
+
+/**
+ * A custom (freeform) tool, such as Codex's apply_patch, as a function taking its text as
+ * `input`: chat models have no freeform tools. A grammar it declares goes into the description,
+ * since only OpenAI's own models decode by it.
+ */
+function customFunction(tool: z.infer<typeof customTool>): Part {
+  const { format } = tool;
+  const grammar =
+    format?.type === "grammar" && format.definition
+      ? `The input follows this ${format.syntax ?? ""} grammar:\n${format.definition}`
+      : "";
+  const description = [tool.description ?? "", grammar].filter((part) => part !== "").join("\n\n");
+  return {
+    type: "function",
+    function: {
+      name: tool.name,
+      ...(description ? { description } : {}),
+      parameters: {
+        type: "object",
+        properties: { input: { type: "string" } },
+        required: ["input"],
+        additionalProperties: false,
+      },
+    },
+  };
+}
+
+/** The names of the request's custom tools, whose calls are answered as custom_tool_call items. */
+export function customToolNames(request: ResponsesRequest): ReadonlySet<string> {
+  const custom = (request.tools ?? []).filter((tool) => tool.type === "custom");
+  return new Set(custom.map((tool) => String(tool.name)));
+}
+
+/** A custom tool's input from the arguments the model wrote, or the arguments as they are. */
+export function customInput(args: string): string {
+  try {
+    const parsed: unknown = JSON.parse(args);
+    if (
+      parsed !== null &&
+      typeof parsed === "object" &&
+      "input" in parsed &&
+      typeof parsed.input === "string"
+    ) {
+      return parsed.input;
+    }
+  } catch {
+    // Not JSON: the model wrote the input itself.
+  }
+  return args;
 }
 
 /** The request as a chat completion request for the deployment. */
@@ -244,8 +332,10 @@ export function toOpenAiChat(
   }
   if (request.tools && request.tools.length > 0) {
     body.tools = request.tools.map((tool, index) => {
+      if (tool.type === "custom")
+        return customFunction(validate(customTool, tool, `tools.${index}`));
       if (tool.type !== "function")
-        notServed(`a tool of type ${tool.type} (only function tools are)`, `tools.${index}`);
+        notServed(`a tool of type ${tool.type} (function and custom tools are)`, `tools.${index}`);
       const { name, description, parameters, strict } = validate(
         functionTool,
         tool,

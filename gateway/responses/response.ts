@@ -2,17 +2,18 @@ import { randomUUID } from "node:crypto";
 import { z } from "zod";
 import { UpstreamError } from "../providers/types";
 import type { Usage } from "../spend";
-import type { ResponsesRequest } from "./request";
+import { customInput, customToolNames, type ResponsesRequest } from "./request";
 
 /**
  * A chat completion as OpenAI's Response object: the text as a `message` item with one
- * `output_text` part, each tool call as a `function_call` item, a completion cut off by its
+ * `output_text` part, each tool call as a `function_call` item (a `custom_tool_call` item for a
+ * custom tool, its input taken out of the function arguments), a completion cut off by its
  * token limit or the content filter as `incomplete` with the reason.
  */
 
 export type Item = Record<string, unknown>;
 
-export function itemId(prefix: "resp" | "msg" | "fc"): string {
+export function itemId(prefix: "resp" | "msg" | "fc" | "ctc"): string {
   return `${prefix}_${randomUUID().replace(/-/g, "")}`;
 }
 
@@ -38,6 +39,17 @@ export function functionCallItem(
   status: "in_progress" | "completed",
 ): Item {
   return { id, type: "function_call", status, call_id: callId, name, arguments: args };
+}
+
+/** A call of a custom (freeform) tool: its `input` is the text the model wrote, not JSON. */
+export function customToolCallItem(
+  id: string,
+  callId: string,
+  name: string,
+  input: string,
+  status: "in_progress" | "completed",
+): Item {
+  return { id, type: "custom_tool_call", status, call_id: callId, name, input };
 }
 
 const incompleteReasons: Record<string, string> = {
@@ -139,15 +151,13 @@ export function toResponse(
   const output: Item[] = [];
   const text = choice?.message.content;
   if (text) output.push(messageItem(itemId("msg"), text, "completed"));
+  const custom = customToolNames(request);
   for (const call of choice?.message.tool_calls ?? []) {
+    const { name, arguments: args } = call.function;
     output.push(
-      functionCallItem(
-        itemId("fc"),
-        call.id,
-        call.function.name,
-        call.function.arguments,
-        "completed",
-      ),
+      custom.has(name)
+        ? customToolCallItem(itemId("ctc"), call.id, name, customInput(args), "completed")
+        : functionCallItem(itemId("fc"), call.id, name, args, "completed"),
     );
   }
   return responseObject(

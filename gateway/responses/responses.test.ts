@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../errors";
-import { responsesRequestSchema, toOpenAiChat } from "./request";
+import { customInput, responsesRequestSchema, toOpenAiChat } from "./request";
 import { toResponse } from "./response";
 import { OpenAiToResponsesStream, ResponsesStreamTap } from "./stream";
 
@@ -140,6 +140,15 @@ describe("a Responses request as a chat request", () => {
         tool_choice: { type: "file_search" },
       }),
     ).toBe("tool_choice");
+  });
+});
+
+describe("a custom tool's input out of the function arguments the model wrote", () => {
+  it("is the input field when the arguments are JSON holding one, else the arguments as they are", () => {
+    expect(customInput('{"input":"*** Begin Patch"}')).toBe("*** Begin Patch");
+    expect(customInput("*** Begin Patch")).toBe("*** Begin Patch");
+    expect(customInput('{"patch":"x"}')).toBe('{"patch":"x"}');
+    expect(customInput('{"input":3}')).toBe('{"input":3}');
   });
 });
 

@@ -1,8 +1,9 @@
 import { createParser, type EventSourceParser } from "eventsource-parser";
 import { z } from "zod";
 import type { Usage } from "../spend";
-import type { ResponsesRequest } from "./request";
+import { customInput, customToolNames, type ResponsesRequest } from "./request";
 import {
+  customToolCallItem,
   functionCallItem,
   itemId,
   messageItem,
@@ -16,7 +17,8 @@ import {
  * response.in_progress; per run of text a message item (output_item.added, content_part.added,
  * output_text.delta…, output_text.done, content_part.done, output_item.done); per tool call a
  * function_call item (output_item.added, function_call_arguments.delta…, .done,
- * output_item.done); then response.completed (or response.incomplete) with the whole response
+ * output_item.done), or for a custom tool a custom_tool_call item whose input comes in one
+ * custom_tool_call_input.delta when the call is complete (it is inside the arguments' JSON); then response.completed (or response.incomplete) with the whole response
  * and its usage, from the upstream's usage chunk or, without one, estimated.
  */
 
@@ -64,7 +66,16 @@ const chunkSchema = z.looseObject({
 
 type Open =
   | { kind: "message"; id: string; text: string }
-  | { kind: "call"; id: string; callId: string; name: string; args: string; openAiIndex: number };
+  | {
+      kind: "call";
+      id: string;
+      callId: string;
+      name: string;
+      args: string;
+      openAiIndex: number;
+      /** A custom (freeform) tool's call: its input is sent whole when the call ends. */
+      custom: boolean;
+    };
 
 export class OpenAiToResponsesStream {
   private readonly id = itemId("resp");
@@ -77,12 +88,15 @@ export class OpenAiToResponsesStream {
   private finishReason: string | null = null;
   private usage: Usage | null = null;
   private streamedChars = 0;
+  private readonly customTools: ReadonlySet<string>;
 
   constructor(
     private readonly request: ResponsesRequest,
     private model: string,
     private readonly estimatedInputTokens: number,
-  ) {}
+  ) {
+    this.customTools = customToolNames(request);
+  }
 
   /** One event of the Responses stream, numbered in order. */
   event(type: string, data: Record<string, unknown>): string {
@@ -138,24 +152,32 @@ export class OpenAiToResponsesStream {
         if (call.id || open?.kind !== "call" || open.openAiIndex !== openAiIndex) {
           out += this.close();
           const callId = call.id ?? `call_${this.id}_${openAiIndex}`;
+          const name = call.function?.name ?? "";
+          const custom = this.customTools.has(name);
           open = {
             kind: "call",
-            id: itemId("fc"),
+            id: itemId(custom ? "ctc" : "fc"),
             callId,
-            name: call.function?.name ?? "",
+            name,
             args: "",
             openAiIndex,
+            custom,
           };
-          out += this.add(open, functionCallItem(open.id, callId, open.name, "", "in_progress"));
+          const item = custom
+            ? customToolCallItem(open.id, callId, name, "", "in_progress")
+            : functionCallItem(open.id, callId, name, "", "in_progress");
+          out += this.add(open, item);
         }
         const args = call.function?.arguments;
         if (args) {
           open.args += args;
           this.streamedChars += args.length;
-          out += this.event("response.function_call_arguments.delta", {
-            ...this.at(open),
-            delta: args,
-          });
+          if (!open.custom) {
+            out += this.event("response.function_call_arguments.delta", {
+              ...this.at(open),
+              delta: args,
+            });
+          }
         }
       }
       if (choice.finish_reason) this.finishReason = choice.finish_reason;
@@ -239,6 +261,13 @@ export class OpenAiToResponsesStream {
           part: outputTextPart(open.text),
         });
       item = messageItem(open.id, open.text, "completed");
+    } else if (open.custom) {
+      // The input is the text inside the arguments' JSON, known once they are complete.
+      const input = customInput(open.args);
+      out =
+        this.event("response.custom_tool_call_input.delta", { ...at, delta: input }) +
+        this.event("response.custom_tool_call_input.done", { ...at, input });
+      item = customToolCallItem(open.id, open.callId, open.name, input, "completed");
     } else {
       out = this.event("response.function_call_arguments.done", { ...at, arguments: open.args });
       item = functionCallItem(open.id, open.callId, open.name, open.args, "completed");
@@ -301,7 +330,8 @@ export class ResponsesStreamTap {
     const { type, delta, response } = event.data;
     if (
       (type === "response.output_text.delta" ||
-        type === "response.function_call_arguments.delta") &&
+        type === "response.function_call_arguments.delta" ||
+        type === "response.custom_tool_call_input.delta") &&
       delta
     )
       this.streamedChars += delta.length;

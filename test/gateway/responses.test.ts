@@ -31,14 +31,12 @@ async function keySpend(key: string): Promise<number> {
 describe("/v1/responses with the official openai client", () => {
   it("a response's text, status and usage come from the chat answer; instructions and the token limit reach the upstream; the key is charged once", async () => {
     const { key } = await h.newKey();
-    const response = await h
-      .client(key)
-      .responses.create({
-        model: "gpt-test",
-        instructions: "Be brief",
-        input: "Say hello",
-        max_output_tokens: 50,
-      });
+    const response = await h.client(key).responses.create({
+      model: "gpt-test",
+      instructions: "Be brief",
+      input: "Say hello",
+      max_output_tokens: 50,
+    });
     expect(response).toMatchObject({
       object: "response",
       status: "completed",
@@ -186,6 +184,79 @@ describe("/v1/responses with the official openai client", () => {
     expect(final.usage).toMatchObject({ input_tokens: 10, output_tokens: 20 });
   });
 
+  it("a custom (freeform) tool such as Codex's apply_patch goes upstream as a function taking input, and its call comes back as a custom_tool_call with the raw input, streamed or not", async () => {
+    const { key } = await h.newKey();
+    const client = h.client(key);
+    const applyPatch = {
+      type: "custom" as const,
+      name: "apply_patch",
+      description: "Edit files with a patch",
+      format: { type: "grammar" as const, syntax: "lark" as const, definition: "start: /.+/s" },
+    };
+    const patch = "*** Begin Patch\n*** End Patch";
+    const created = await client.responses.create({
+      model: "tool-call",
+      input: "Add a file",
+      tools: [applyPatch],
+    });
+    expect(created.output).toEqual([
+      expect.objectContaining({
+        type: "custom_tool_call",
+        call_id: "call_fake_1",
+        name: "apply_patch",
+        input: patch,
+      }),
+    ]);
+    const [sentTool] = h.upstream.requests.at(-1)?.body.tools as {
+      function: { description: string; parameters: unknown };
+    }[];
+    expect(sentTool?.function.parameters).toEqual({
+      type: "object",
+      properties: { input: { type: "string" } },
+      required: ["input"],
+      additionalProperties: false,
+    });
+    expect(sentTool?.function.description).toContain("start: /.+/s");
+
+    const stream = client.responses.stream({
+      model: "tool-call",
+      input: "Add a file",
+      tools: [applyPatch],
+    });
+    const inputs: string[] = [];
+    stream.on("response.custom_tool_call_input.done", (event) => inputs.push(event.input));
+    const final = await stream.finalResponse();
+    expect(inputs).toEqual([patch]);
+    expect(final.output).toEqual([
+      expect.objectContaining({ type: "custom_tool_call", input: patch }),
+    ]);
+
+    await client.responses.create({
+      model: "gpt-test",
+      tools: [applyPatch],
+      input: [
+        { role: "user", content: "Add a file" },
+        { type: "custom_tool_call", call_id: "call_fake_1", name: "apply_patch", input: patch },
+        { type: "custom_tool_call_output", call_id: "call_fake_1", output: "Done" },
+      ],
+    });
+    expect(h.upstream.requests.at(-1)?.body.messages).toEqual([
+      { role: "user", content: "Add a file" },
+      {
+        role: "assistant",
+        content: null,
+        tool_calls: [
+          {
+            id: "call_fake_1",
+            type: "function",
+            function: { name: "apply_patch", arguments: JSON.stringify({ input: patch }) },
+          },
+        ],
+      },
+      { role: "tool", tool_call_id: "call_fake_1", content: "Done" },
+    ]);
+  });
+
   it("text.format json_schema reaches the upstream as response_format, and a mock deployment answers too", async () => {
     const { key } = await h.newKey();
     const schema = {
@@ -194,13 +265,11 @@ describe("/v1/responses with the official openai client", () => {
       required: ["greeting"],
       additionalProperties: false,
     };
-    await h
-      .client(key)
-      .responses.create({
-        model: "gpt-test",
-        input: "Greet",
-        text: { format: { type: "json_schema", name: "greeting", schema, strict: true } },
-      });
+    await h.client(key).responses.create({
+      model: "gpt-test",
+      input: "Greet",
+      text: { format: { type: "json_schema", name: "greeting", schema, strict: true } },
+    });
     expect(h.upstream.requests.at(-1)?.body.response_format).toEqual({
       type: "json_schema",
       json_schema: { name: "greeting", schema, strict: true },
@@ -220,6 +289,7 @@ describe("/v1/responses with the official openai client", () => {
         "previous_response_id",
       ],
       [{ model: "gpt-test", input: "hi", tools: [{ type: "web_search" }] }, "tools.0"],
+      [{ model: "gpt-test", input: "hi", tools: [{ type: "custom" }] }, "tools.0.name"],
       [{ model: "gpt-test", input: [{ type: "item_reference", id: "msg_1" }] }, "input.0"],
       [
         {

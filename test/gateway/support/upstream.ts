@@ -10,7 +10,7 @@ import { listenLocal, readJson } from "./fake-server";
  *   normal answer after <ms> milliseconds (streams send their first chunk then); anything else → a
  *   normal answer with fixed usage; cut-stream / stall-stream → (streaming) one chunk, then
  *   the connection drops / nothing more; tool-call → with tools, a call of the first one with
- *   {"city":"Paris"} (streamed in pieces when asked to stream).
+ *   {"city":"Paris"}, or a patch as its `input` (streamed in pieces when asked to stream).
  */
 
 export const upstreamUsage = { prompt_tokens: 10, completion_tokens: 20 };
@@ -35,10 +35,17 @@ function completionTokens(body: Record<string, unknown>): number {
   return typeof max === "number" ? Math.min(max, upstreamUsage.completion_tokens) : upstreamUsage.completion_tokens;
 }
 
-/** The first tool's name, for `tool-call`: it calls that tool with {"city":"Paris"}. */
-function firstToolName(body: Record<string, unknown>): string | undefined {
-  const [tool] = Array.isArray(body.tools) ? (body.tools as { function?: { name?: string } }[]) : [];
-  return tool?.function?.name;
+/**
+ * For `tool-call`: the first tool's name and the arguments it is called with, in two pieces:
+ * {"city":"Paris"}, or for a tool taking `input` (a custom tool as the gateway passes it on) a patch.
+ */
+function firstToolCall(body: Record<string, unknown>): { name: string; pieces: [string, string] } | undefined {
+  type Tool = { function?: { name?: string; parameters?: { properties?: Record<string, unknown> } } };
+  const [tool] = Array.isArray(body.tools) ? (body.tools as Tool[]) : [];
+  const name = tool?.function?.name;
+  if (name === undefined) return undefined;
+  if (tool?.function?.parameters?.properties?.input) return { name, pieces: ['{"input":"*** Begin Patch\\n', '*** End Patch"}'] };
+  return { name, pieces: ['{"city":', '"Paris"}'] };
 }
 
 function chat(res: ServerResponse, body: Record<string, unknown>): void {
@@ -46,9 +53,9 @@ function chat(res: ServerResponse, body: Record<string, unknown>): void {
   const completion = completionTokens(body);
   const usage = { prompt_tokens: upstreamUsage.prompt_tokens, completion_tokens: completion, total_tokens: upstreamUsage.prompt_tokens + completion };
   const withUsage = model !== "no-usage";
-  const toolName = model === "tool-call" ? firstToolName(body) : undefined;
-  if (toolName !== undefined) {
-    const call = { id: "call_fake_1", type: "function", function: { name: toolName, arguments: '{"city":"Paris"}' } };
+  const tool = model === "tool-call" ? firstToolCall(body) : undefined;
+  if (tool !== undefined) {
+    const call = { id: "call_fake_1", type: "function", function: { name: tool.name, arguments: tool.pieces.join("") } };
     if (body.stream !== true) {
       send(res, 200, {
         id: "chatcmpl-tool",
@@ -63,9 +70,8 @@ function chat(res: ServerResponse, body: Record<string, unknown>): void {
     res.writeHead(200, { "content-type": "text/event-stream" });
     const base = { id: "chatcmpl-tool", object: "chat.completion.chunk", created: 1, model };
     const deltas = [
-      { role: "assistant", tool_calls: [{ index: 0, id: call.id, type: "function", function: { name: toolName, arguments: "" } }] },
-      { tool_calls: [{ index: 0, function: { arguments: '{"city":' } }] },
-      { tool_calls: [{ index: 0, function: { arguments: '"Paris"}' } }] },
+      { role: "assistant", tool_calls: [{ index: 0, id: call.id, type: "function", function: { name: tool.name, arguments: "" } }] },
+      ...tool.pieces.map((piece) => ({ tool_calls: [{ index: 0, function: { arguments: piece } }] })),
     ];
     for (const delta of deltas) res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, finish_reason: null }] })}\n\n`);
     res.write(`data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta: {}, finish_reason: "tool_calls" }] })}\n\n`);
