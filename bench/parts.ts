@@ -57,6 +57,7 @@ export async function startUpstreamAndPostgres(children: ChildProcess[]): Promis
 }> {
   const upstream = spawnPart("bench/upstream.ts");
   children.push(upstream);
+  watchExit(upstream, "mock upstream");
   const database = startPostgres(children);
   const { port: upstreamPort } = await firstLine<{ port: number }>(upstream);
   const { url, pid, drop } = await database;
@@ -73,6 +74,7 @@ export async function startPostgres(children: ChildProcess[]): Promise<{ url: st
   // BENCH_POSTGRES_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" profiles the embedded Postgres.
   const embedded = spawnPart("bench/postgres.ts", {}, nodeArgs(process.env.BENCH_POSTGRES_NODE_ARGS));
   children.push(embedded);
+  watchExit(embedded, "embedded Postgres");
   const { url } = await firstLine<{ url: string }>(embedded);
   return { url, pid: embedded.pid ?? null, drop: async () => {} };
 }
@@ -111,6 +113,7 @@ export async function startPortkey(children: ChildProcess[]): Promise<{ port: nu
     stdio: ["ignore", "ignore", "inherit"],
   });
   children.push(portkey);
+  watchExit(portkey, "Portkey gateway");
   await waitUntilAlive(`http://127.0.0.1:${port}/`, portkey);
   return { port, pid: portkey.pid ?? null };
 }
@@ -190,12 +193,28 @@ export const benchChatBody = JSON.stringify({ model: "bench-model", max_tokens: 
  */
 export function runOnly(proxies: readonly (number | null)[], running: number | null): void {
   for (const pid of proxies) {
-    if (pid !== null) process.kill(pid, pid === running ? "SIGCONT" : "SIGSTOP");
+    if (pid === null) continue;
+    try {
+      process.kill(pid, pid === running ? "SIGCONT" : "SIGSTOP");
+    } catch (err) {
+      // The process is gone: `watchExit` has said which part it was and how it ended.
+      throw new Error(`process ${pid} under test is no longer running`, { cause: err });
+    }
   }
+}
+
+let stopping = false;
+
+/** Says on stderr when a part of the benchmark ends before the benchmark stops it, and how. */
+export function watchExit(child: ChildProcess, part: string): void {
+  child.once("exit", (code, signal) => {
+    if (!stopping) console.error(`bench: the ${part} (pid ${child.pid ?? "?"}) exited early: code ${code ?? "-"}, signal ${signal ?? "-"}`);
+  });
 }
 
 /** Stops the processes, last started first (the gateway flushes spend to Postgres on SIGTERM). */
 export async function stopAll(children: readonly ChildProcess[]): Promise<void> {
+  stopping = true;
   const running = (child: ChildProcess) => child.exitCode === null && child.signalCode === null;
   // All continued first: a process runOnly stopped would not see SIGTERM.
   for (const child of children) if (running(child)) child.kill("SIGCONT");

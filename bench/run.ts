@@ -16,6 +16,7 @@ import {
   spawnPart,
   startPortkey,
   waitUntilAlive,
+  watchExit,
   withUpstreamAndPostgres,
   writeBenchConfig,
 } from "./parts";
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
     const { upstreamPort, databaseUrl } = started;
     const bareProcess = spawnPart("bench/bare-proxy.ts", { BENCH_UPSTREAM_ORIGIN: `http://127.0.0.1:${upstreamPort}` });
     children.push(bareProcess);
+    watchExit(bareProcess, "bare proxy");
     const { port: barePort } = await firstLine<{ port: number }>(bareProcess);
 
     const configPath = await writeBenchConfig(upstreamPort, process.env.BENCH_EXTRA_SETTINGS);
@@ -138,6 +140,7 @@ async function main(): Promise<void> {
         : spawnBundle(await buildGateway(), gatewayEnvironment, [...gatewayNodeFlags, ...gatewayNodeArgs], gatewayLog);
     closeSync(gatewayLog);
     children.push(gatewayProcess);
+    watchExit(gatewayProcess, "gateway");
     const gatewayUrl = `http://127.0.0.1:${gatewayPort}`;
     await waitUntilAlive(`${gatewayUrl}/health/liveliness`, gatewayProcess);
     const gatewayPid = gatewayProcess.pid ?? null;
