@@ -63,6 +63,13 @@ test("a new user buys credits, creates and copies a key, calls the gateway, sees
   await expect(page.getByRole("tabpanel")).toContainText(gatewayBaseUrl);
   await page.getByRole("tab", { name: "Python" }).click();
   await expect(page.getByRole("tabpanel")).toContainText(`api_key="${secret}"`);
+  // Claude Code takes the gateway's root (it adds /v1/messages), Codex the /v1 base and /v1/responses.
+  await page.getByRole("tab", { name: "Claude Code" }).click();
+  await expect(page.getByRole("tabpanel")).toContainText(`ANTHROPIC_BASE_URL="${gatewayBaseUrl.replace(/\/v1$/, "")}"`);
+  await expect(page.getByRole("tabpanel")).toContainText(`ANTHROPIC_AUTH_TOKEN="${secret}"`);
+  await page.getByRole("tab", { name: "Codex" }).click();
+  await expect(page.getByRole("tabpanel")).toContainText(`base_url = "${gatewayBaseUrl}"`);
+  await expect(page.getByRole("tabpanel")).toContainText('wire_api = "responses"');
   await page.getByRole("button", { name: "I have copied it" }).click();
 
   const row = page.getByTestId("key-row").filter({ hasText: "e2e-laptop" });

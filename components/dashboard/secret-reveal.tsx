@@ -2,7 +2,12 @@
 
 import { useState } from "react";
 
-function snippets(baseUrl: string, secret: string, model: string) {
+/**
+ * Ready-to-paste setups for the new key. `gatewayUrl` is the gateway's root: OpenAI clients and
+ * Codex take it with `/v1`, Claude Code without (it adds `/v1/messages` itself).
+ */
+function snippets(gatewayUrl: string, secret: string, model: string) {
+  const baseUrl = `${gatewayUrl}/v1`;
   return {
     curl: `curl ${baseUrl}/chat/completions \\
   -H "Authorization: Bearer ${secret}" \\
@@ -24,6 +29,24 @@ const reply = await client.chat.completions.create({
   messages: [{ role: "user", content: "Hello" }],
 });
 console.log(reply.choices[0].message.content);`,
+    claude: `# Claude Code, through the gateway's /v1/messages
+export ANTHROPIC_BASE_URL="${gatewayUrl}"
+export ANTHROPIC_AUTH_TOKEN="${secret}"
+export ANTHROPIC_MODEL="${model}"
+export ANTHROPIC_DEFAULT_HAIKU_MODEL="${model}"
+claude`,
+    codex: `# Codex, through the gateway's /v1/responses: in ~/.codex/config.toml
+model = "${model}"
+model_provider = "creditgate"
+
+[model_providers.creditgate]
+name = "creditgate"
+base_url = "${baseUrl}"
+env_key = "CREDITGATE_API_KEY"
+wire_api = "responses"
+
+# and in your shell
+export CREDITGATE_API_KEY="${secret}"`,
   };
 }
 
@@ -31,6 +54,8 @@ const tabs = [
   { id: "curl", label: "curl" },
   { id: "python", label: "Python" },
   { id: "javascript", label: "JavaScript" },
+  { id: "claude", label: "Claude Code" },
+  { id: "codex", label: "Codex" },
 ] as const;
 
 export function CopyButton({ text, label, copiedLabel = "Copied" }: { text: string; label: string; copiedLabel?: string }) {
@@ -56,8 +81,7 @@ export function CopyButton({ text, label, copiedLabel = "Copied" }: { text: stri
 /** The new key's secret, shown once, with snippets filled with the gateway's address and the key. */
 export function SecretReveal({ secret, gatewayUrl, model, onDone }: { secret: string; gatewayUrl: string; model: string; onDone: () => void }) {
   const [tab, setTab] = useState<(typeof tabs)[number]["id"]>("curl");
-  const baseUrl = `${gatewayUrl}/v1`;
-  const code = snippets(baseUrl, secret, model)[tab];
+  const code = snippets(gatewayUrl, secret, model)[tab];
   return (
     <div className="space-y-4">
       <p role="alert" className="rounded-lg bg-amber-50 p-3 text-sm text-amber-900">
