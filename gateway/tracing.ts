@@ -31,6 +31,8 @@ export interface TracedCall {
   body: Record<string, unknown>;
   labels: RequestLabels;
   startTime: Date;
+  /** The caller's wire format when it is not OpenAI's: its call type names the trace. */
+  dialect?: { callType?: string };
 }
 
 export interface TracedOutcome {
@@ -134,7 +136,7 @@ export async function createTracer(source: NodeJS.ProcessEnv, litellmSettings: u
 function send(langfuse: Langfuse, call: TracedCall, callId: string, outcome: TracedOutcome, costDollars: number, logIo: boolean): void {
   const { labels, deployment, route, body } = call;
   const endTime = new Date();
-  const name = `litellm-${callTypes[route]}`;
+  const name = `litellm-${call.dialect?.callType ?? callTypes[route]}`;
   const usage = outcome.usage;
   const statusCode = outcome.failure ? outcome.failure.status : 200;
   const input = logIo ? inputOf(route, body) : undefined;
@@ -207,9 +209,15 @@ function inputOf(route: LlmRoute, body: Record<string, unknown>): unknown {
 function outputOf(route: LlmRoute, reply: Buffer): unknown {
   if (route === "embedding") return undefined;
   try {
-    const parsed = JSON.parse(reply.toString("utf8")) as { choices?: { message?: unknown; text?: unknown }[] };
+    const parsed = JSON.parse(reply.toString("utf8")) as {
+      choices?: { message?: unknown; text?: unknown }[];
+      output?: unknown;
+      content?: unknown;
+    };
     const first = parsed.choices?.[0];
-    return route === "chat" ? first?.message : first?.text;
+    if (route !== "chat") return first?.text;
+    // OpenAI's chat answer, else a Responses answer's output items, else an Anthropic message's content.
+    return first?.message ?? parsed.output ?? parsed.content;
   } catch {
     return undefined;
   }

@@ -156,16 +156,30 @@ describe("Langfuse export with LANGFUSE_LOG_IO=true", () => {
   it("includes the messages and the completion, unless the config turns message logging off", async () => {
     const gateway = await startTracedGateway({ LANGFUSE_LOG_IO: "true" });
     const loud = `io-${Date.now()}`;
+    const responses = `io-responses-${Date.now()}`;
     try {
       const key = await newKey(gateway, { key_alias: "io-key" });
       const res = await chat(gateway, key, { model: "gpt-test" }, loud);
       expect(res.status).toBe(200);
+      const viaResponses = await fetch(`${gateway.publicUrl}/v1/responses`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json", "x-request-id": responses },
+        body: JSON.stringify({ model: "gpt-test", input: promptText }),
+      });
+      expect(viaResponses.status).toBe(200);
     } finally {
       await gateway.stop();
     }
     const { generation } = await eventsOf(loud);
     expect(generation.body.input).toEqual([{ role: "user", content: promptText }]);
     expect(generation.body.output).toMatchObject({ role: "assistant", content: "Hello from upstream" });
+    // A Responses call is traced under its own call type, with its output items.
+    const traced = await eventsOf(responses);
+    expect(traced.trace.body).toMatchObject({ name: "litellm-aresponses" });
+    expect(traced.generation.body.input).toEqual([{ role: "user", content: promptText }]);
+    expect(traced.generation.body.output).toEqual([
+      expect.objectContaining({ type: "message", content: [expect.objectContaining({ type: "output_text", text: "Hello from upstream" })] }),
+    ]);
 
     const quiet = await startTracedGateway({ LANGFUSE_LOG_IO: "true" }, "litellm_settings:\n  turn_off_message_logging: true\n");
     const hushed = `quiet-${Date.now()}`;
