@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { GatewayError } from "../errors";
+import { ResponsesDialect } from "./index";
 import { customInput, responsesRequestSchema, toOpenAiChat } from "./request";
 import { toResponse } from "./response";
 import { OpenAiToResponsesStream, ResponsesStreamTap } from "./stream";
@@ -272,5 +273,39 @@ describe("a chat stream as the Responses events", () => {
       status: "completed",
       usage: { input_tokens: 5, output_tokens: 2 },
     });
+  });
+});
+
+describe("an error after the Responses stream began", () => {
+  it("is the stream's error event, numbered after the events before it", async () => {
+    const dialect = new ResponsesDialect();
+    dialect.parse(Buffer.from(JSON.stringify({ model: "m", input: "hi", stream: true })));
+    const chunks = async function* () {
+      yield new TextEncoder().encode(
+        `data: ${JSON.stringify({ choices: [{ delta: { content: "Hel" } }] })}\n\n`,
+      );
+    };
+    const provider = { send: async () => ({ type: "stream" as const, events: chunks() }) };
+    const call = { deployment: { upstreamModel: "m" }, body: {}, stream: true };
+    const reply = await dialect.send(provider as never, call as never);
+    if (reply.type !== "stream") throw new Error("expected a stream");
+    const iterator = reply.events[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    const before = events(new TextDecoder().decode(first.value as Uint8Array));
+    const error = events(
+      dialect.streamError(new GatewayError(504, "timeout_error", "upstream timed out", null)),
+    );
+    expect(error).toEqual([
+      {
+        type: "error",
+        data: {
+          type: "error",
+          sequence_number: before.length,
+          code: "504",
+          message: "upstream timed out",
+          param: null,
+        },
+      },
+    ]);
   });
 });
