@@ -28,6 +28,17 @@ async function createKey(page: Page, alias: string, model: string): Promise<stri
   return reveal.getByLabel("Your new API key").inputValue();
 }
 
+/** Buys 1,000 credits through the local test checkout and comes back to the dashboard. */
+async function buyThousandCredits(page: Page): Promise<void> {
+  await page.getByRole("button", { name: "Buy credits" }).click();
+  const buy = page.getByRole("dialog", { name: "Buy credits" });
+  await buy.getByLabel(/1,000 credits/).check();
+  await buy.getByRole("button", { name: "Continue to payment" }).click();
+  await page.getByRole("button", { name: /^Pay / }).click();
+  await expect(page.getByTestId("payment-status")).toBeVisible();
+  await page.getByRole("link", { name: "Back to the dashboard" }).click();
+}
+
 async function keepScreenshot(page: Page, name: string) {
   await page.screenshot({ path: test.info().outputPath(`${name}.png`), fullPage: true });
   await test.info().attach(name, { path: test.info().outputPath(`${name}.png`), contentType: "image/png" });
@@ -45,14 +56,7 @@ test("a new user buys credits, creates and copies a key, calls the gateway, sees
   await signUp(page);
   await expect(page.getByTestId("credit-balance")).toHaveText("500");
 
-  // Buy 1,000 credits through the local test checkout.
-  await page.getByRole("button", { name: "Buy credits" }).click();
-  const buy = page.getByRole("dialog", { name: "Buy credits" });
-  await buy.getByLabel(/1,000 credits/).check();
-  await buy.getByRole("button", { name: "Continue to payment" }).click();
-  await page.getByRole("button", { name: /^Pay / }).click();
-  await expect(page.getByTestId("payment-status")).toBeVisible();
-  await page.getByRole("link", { name: "Back to the dashboard" }).click();
+  await buyThousandCredits(page);
   await expect(page.getByTestId("credit-balance")).toHaveText("1,500");
 
   const secret = await createKey(page, "e2e-laptop", "gpt-4o-mini");
@@ -125,12 +129,7 @@ test("a key whose budget is more than the user's credits says the credits are th
   await expect(row).toContainText("$10.00 left");
   await expect(row.getByTestId("credit-cap")).toHaveText("Your credits allow $5.00");
 
-  await page.getByRole("button", { name: "Buy credits" }).click();
-  const buy = page.getByRole("dialog", { name: "Buy credits" });
-  await buy.getByLabel(/1,000 credits/).check();
-  await buy.getByRole("button", { name: "Continue to payment" }).click();
-  await page.getByRole("button", { name: /^Pay / }).click();
-  await page.getByRole("link", { name: "Back to the dashboard" }).click();
+  await buyThousandCredits(page);
   await expect(page.getByTestId("credit-balance")).toHaveText("1,500");
   await expect(row).toContainText("$10.00 left");
   await expect(row.getByTestId("credit-cap")).toHaveCount(0);

@@ -322,30 +322,35 @@ router_settings: { routing_strategy: ${strategy} }
   });
 });
 
-describe("cooldowns, against a local OpenAI-compatible upstream", () => {
-  let upstream: FakeUpstream;
-  let providers: Providers;
+/** A local OpenAI-compatible upstream and the providers, for the describe block that calls this. */
+function localUpstream(): { upstream: FakeUpstream; providers: Providers } {
+  const local = {} as { upstream: FakeUpstream; providers: Providers };
   beforeAll(async () => {
-    upstream = await startUpstream();
-    providers = createProviders();
+    local.upstream = await startUpstream();
+    local.providers = createProviders();
   });
   afterAll(async () => {
-    await closeProviders(providers);
-    await upstream.close();
+    await closeProviders(local.providers);
+    await local.upstream.close();
   });
+  return local;
+}
+
+describe("cooldowns, against a local OpenAI-compatible upstream", () => {
+  const local = localUpstream();
 
   const calls = (model: string) =>
-    upstream.requests.filter((entry) => entry.body.model === model).length;
+    local.upstream.requests.filter((entry) => entry.body.model === model).length;
 
   it("a 429 takes a deployment out of the rotation for cooldown_time, then it is tried again", async () => {
     const settings = settingsOf(`model_list:
-  - { model_name: g, litellm_params: { model: openai/fail-429, api_base: "${upstream.url}" }, model_info: { id: bad, input_cost_per_token: 0, output_cost_per_token: 0 } }
-  - { model_name: g, litellm_params: { model: openai/good, api_base: "${upstream.url}" }, model_info: { id: good, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: g, litellm_params: { model: openai/fail-429, api_base: "${local.upstream.url}" }, model_info: { id: bad, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: g, litellm_params: { model: openai/good, api_base: "${local.upstream.url}" }, model_info: { id: good, input_cost_per_token: 0, output_cost_per_token: 0 } }
 router_settings: { num_retries: 1, cooldown_time: 10 }
 `);
     let now = 1_000_000;
     // random 0 always draws the first deployment: the failing one, whenever it is in the rotation.
-    const router = new Router(settings.deployments, settings.router, providers, {
+    const router = new Router(settings.deployments, settings.router, local.providers, {
       now: () => now,
       random: () => 0,
     });
@@ -364,20 +369,20 @@ router_settings: { num_retries: 1, cooldown_time: 10 }
 
   it("a cooldown is told to listeners, and one told by another instance takes the deployment out here, capped at cooldown_time", async () => {
     const settings = settingsOf(`model_list:
-  - { model_name: g, litellm_params: { model: openai/fail-429, api_base: "${upstream.url}" }, model_info: { id: bad, input_cost_per_token: 0, output_cost_per_token: 0 } }
-  - { model_name: g, litellm_params: { model: openai/good, api_base: "${upstream.url}" }, model_info: { id: good, input_cost_per_token: 0, output_cost_per_token: 0 } }
-  - { model_name: solo, litellm_params: { model: openai/good, api_base: "${upstream.url}" }, model_info: { id: solo, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: g, litellm_params: { model: openai/fail-429, api_base: "${local.upstream.url}" }, model_info: { id: bad, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: g, litellm_params: { model: openai/good, api_base: "${local.upstream.url}" }, model_info: { id: good, input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: solo, litellm_params: { model: openai/good, api_base: "${local.upstream.url}" }, model_info: { id: solo, input_cost_per_token: 0, output_cost_per_token: 0 } }
 router_settings: { num_retries: 1, cooldown_time: 10 }
 `);
     let now = 1_000_000;
     const options = { now: () => now, random: () => 0 };
-    const seen = new Router(settings.deployments, settings.router, providers, options);
+    const seen = new Router(settings.deployments, settings.router, local.providers, options);
     const told: [string, number][] = [];
     seen.onCooldown((id, ms) => told.push([id, ms]));
     await seen.send(request("g"));
     expect(told).toEqual([["bad", 10_000]]);
 
-    const other = new Router(settings.deployments, settings.router, providers, options);
+    const other = new Router(settings.deployments, settings.router, local.providers, options);
     other.coolDown("bad", 60_000);
     other.coolDown("solo", 10_000);
     other.coolDown("not-in-this-config", 10_000);
@@ -392,10 +397,10 @@ router_settings: { num_retries: 1, cooldown_time: 10 }
 
   it("the only deployment of a group never cools down", async () => {
     const settings = settingsOf(`model_list:
-  - { model_name: solo, litellm_params: { model: openai/fail-429, api_base: "${upstream.url}" }, model_info: { input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: solo, litellm_params: { model: openai/fail-429, api_base: "${local.upstream.url}" }, model_info: { input_cost_per_token: 0, output_cost_per_token: 0 } }
 router_settings: { allowed_fails: 0 }
 `);
-    const router = new Router(settings.deployments, settings.router, providers);
+    const router = new Router(settings.deployments, settings.router, local.providers);
     await expect(router.send(request("solo"))).rejects.toMatchObject({ status: 429 });
     expect(router.cooling("solo")).toEqual([]);
   });
@@ -403,9 +408,9 @@ router_settings: { allowed_fails: 0 }
   it("the health probe of an unreachable deployment reports the failure without its API key", async () => {
     const secret = "sk-upstream-secret-123456";
     const settings = settingsOf(`model_list:
-  - { model_name: down, litellm_params: { model: openai/unauthorized, api_base: "${upstream.url}", api_key: ${secret} }, model_info: { input_cost_per_token: 0, output_cost_per_token: 0 } }
+  - { model_name: down, litellm_params: { model: openai/unauthorized, api_base: "${local.upstream.url}", api_key: ${secret} }, model_info: { input_cost_per_token: 0, output_cost_per_token: 0 } }
 `);
-    const router = new Router(settings.deployments, settings.router, providers);
+    const router = new Router(settings.deployments, settings.router, local.providers);
     const [deployment] = settings.deployments;
     if (!deployment) throw new Error("no deployment");
     const health = await router.probe(deployment, 5_000);
@@ -490,20 +495,11 @@ describe("order, a deployment's own cooldown_time, and retry policies: settings"
 });
 
 describe("order, a deployment's own cooldown_time, and retry policies, against a local OpenAI-compatible upstream", () => {
-  let upstream: FakeUpstream;
-  let providers: Providers;
-  beforeAll(async () => {
-    upstream = await startUpstream();
-    providers = createProviders();
-  });
-  afterAll(async () => {
-    await closeProviders(providers);
-    await upstream.close();
-  });
+  const local = localUpstream();
 
-  const calls = (model: string) => upstream.requests.filter((entry) => entry.body.model === model).length;
+  const calls = (model: string) => local.upstream.requests.filter((entry) => entry.body.model === model).length;
   const deployment = (group: string, model: string, id: string, extra = "") =>
-    `  - { model_name: ${group}, litellm_params: { model: openai/${model}, api_base: "${upstream.url}"${extra} }, model_info: { id: ${id}, input_cost_per_token: 0, output_cost_per_token: 0 } }\n`;
+    `  - { model_name: ${group}, litellm_params: { model: openai/${model}, api_base: "${local.upstream.url}"${extra} }, model_info: { id: ${id}, input_cost_per_token: 0, output_cost_per_token: 0 } }\n`;
   // Draws in turn from across [0, 1): every deployment a shuffle could pick comes up.
   const sweep = () => {
     let step = 0;
@@ -515,7 +511,7 @@ describe("order, a deployment's own cooldown_time, and retry policies, against a
 ${deployment("g", "good", "first-a", ", order: 1")}${deployment("g", "good", "first-b", ", order: 1")}${deployment("g", "good", "second", ", order: 2")}${deployment("g", "good", "unordered")}router_settings: { cooldown_time: 10 }
 `);
     let now = 1_000_000;
-    const router = new Router(settings.deployments, settings.router, providers, { now: () => now, random: sweep() });
+    const router = new Router(settings.deployments, settings.router, local.providers, { now: () => now, random: sweep() });
     const picks = (count: number) => new Set(Array.from({ length: count }, () => router.pick("g")?.id));
     expect(picks(20)).toEqual(new Set(["first-a", "first-b"]));
     router.coolDown("first-a", 10_000);
@@ -532,13 +528,13 @@ ${deployment("g", "good", "first-a", ", order: 1")}${deployment("g", "good", "fi
     const models = `model_list:
 ${deployment("g", "fail-500", "primary", ", order: 1")}${deployment("g", "good", "backup", ", order: 2")}`;
     const patient = settingsOf(`${models}router_settings: { num_retries: 2, allowed_fails: 5 }\n`);
-    const router = new Router(patient.deployments, patient.router, providers, { maxBackoffMs: 1 });
+    const router = new Router(patient.deployments, patient.router, local.providers, { maxBackoffMs: 1 });
     const before = calls("fail-500");
     await expect(router.send(request("g"))).rejects.toMatchObject({ status: 500 });
     expect(calls("fail-500") - before).toBe(3);
 
     const quick = settingsOf(`${models}router_settings: { num_retries: 2, allowed_fails: 0 }\n`);
-    const cooling = new Router(quick.deployments, quick.router, providers, { maxBackoffMs: 1 });
+    const cooling = new Router(quick.deployments, quick.router, local.providers, { maxBackoffMs: 1 });
     expect(await cooling.send(request("g"))).toMatchObject({ retries: 1, deployment: { id: "backup" } });
     expect(cooling.cooling("g")).toEqual(["primary"]);
   });
@@ -548,7 +544,7 @@ ${deployment("g", "fail-500", "primary", ", order: 1")}${deployment("g", "good",
 ${deployment("never", "fail-429", "never-bad", ", cooldown_time: 0")}${deployment("never", "good", "never-good")}${deployment("short", "fail-429", "short-bad", ", cooldown_time: 2")}${deployment("short", "good", "short-good")}router_settings: { num_retries: 1, cooldown_time: 60 }
 `);
     let now = 1_000_000;
-    const router = new Router(settings.deployments, settings.router, providers, { now: () => now, random: () => 0 });
+    const router = new Router(settings.deployments, settings.router, local.providers, { now: () => now, random: () => 0 });
     const told: [string, number][] = [];
     router.onCooldown((id, ms) => told.push([id, ms]));
     expect(await router.send(request("never"))).toMatchObject({ retries: 1, deployment: { id: "never-good" } });
@@ -570,7 +566,7 @@ ${deployment("strict", "bad-request", "strict-only")}${deployment("lenient", "ba
   retry_policy: { BadRequestErrorRetries: 2 }
   model_group_retry_policy: { lenient: { BadRequestErrorRetries: 0 } }
 `);
-    const router = new Router(settings.deployments, settings.router, providers, { maxBackoffMs: 1 });
+    const router = new Router(settings.deployments, settings.router, local.providers, { maxBackoffMs: 1 });
     let before = calls("bad-request");
     await expect(router.send(request("strict"))).rejects.toMatchObject({ status: 400 });
     expect(calls("bad-request") - before).toBe(3);
@@ -585,7 +581,7 @@ ${deployment("limited", "fail-429", "limited-bad")}${deployment("limited", "good
   num_retries: 3
   retry_policy: { RateLimitErrorRetries: 0 }
 `);
-    const router = new Router(settings.deployments, settings.router, providers, { random: () => 0, maxBackoffMs: 1 });
+    const router = new Router(settings.deployments, settings.router, local.providers, { random: () => 0, maxBackoffMs: 1 });
     await expect(router.send(request("limited"))).rejects.toMatchObject({ status: 429 });
     expect(await router.send(request("overloaded"))).toMatchObject({ retries: 1, deployment: { id: "overloaded-good" } });
   });

@@ -1,9 +1,9 @@
 import type { IncomingHttpHeaders } from "node:http";
+import { translateChatStream } from "../chat-wire";
 import type { GatewayError } from "../errors";
 import { parseJsonObject, validate } from "../http";
 import type { LlmDialect } from "../llm";
 import { AnthropicProvider } from "../providers/anthropic";
-import { decodeEvents } from "../providers/sse-decode";
 import type { Provider, ProviderCall, ProviderReply } from "../providers/types";
 import { estimateMessagesTokens } from "../tokens";
 import { checkedBody, messagesRequestSchema, toOpenAiChat, type MessagesRequest } from "./request";
@@ -16,8 +16,6 @@ import { AnthropicStreamTap, OpenAiToAnthropicStream, sseEvent } from "./stream"
  * the body as sent (prompt caching, thinking and server tools included); any other deployment
  * gets it translated to OpenAI's format, and its answer translated back.
  */
-
-const encoder = new TextEncoder();
 
 const errorTypes: Record<number, string> = {
   400: "invalid_request_error",
@@ -70,7 +68,7 @@ export class MessagesDialect implements LlmDialect {
       return { type: "json", body: Buffer.from(JSON.stringify(message)), usage: reply.usage };
     }
     const estimated = estimateMessagesTokens(chat.messages as unknown[]);
-    return { type: "stream", events: translate(reply.events, new OpenAiToAnthropicStream(call.deployment.upstreamModel, estimated)) };
+    return { type: "stream", events: translateChatStream(reply.events, new OpenAiToAnthropicStream(call.deployment.upstreamModel, estimated)) };
   }
 
   tap(): AnthropicStreamTap {
@@ -85,17 +83,4 @@ export class MessagesDialect implements LlmDialect {
     const { error } = JSON.parse(anthropicErrorBody(err)) as { error: Record<string, unknown> };
     return sseEvent("error", { error });
   }
-}
-
-async function* translate(events: AsyncIterable<Uint8Array>, translator: OpenAiToAnthropicStream): AsyncIterable<Uint8Array> {
-  for await (const batch of decodeEvents(events)) {
-    let out = "";
-    try {
-      for (const event of batch) out += translator.push(event.data);
-    } finally {
-      if (out !== "") yield encoder.encode(out);
-    }
-  }
-  const rest = translator.finish();
-  if (rest !== "") yield encoder.encode(rest);
 }

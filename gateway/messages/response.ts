@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
-import { UpstreamError } from "../providers/types";
+import { parseChatCompletion } from "../chat-wire";
 import type { Usage } from "../spend";
 
 /** An OpenAI answer as Anthropic's: content as text and tool_use blocks, finish_reason as stop_reason. */
@@ -31,31 +30,8 @@ export function toolInput(args: string): unknown {
   }
 }
 
-const completionSchema = z.looseObject({
-  model: z.string().optional(),
-  choices: z
-    .array(
-      z.looseObject({
-        finish_reason: z.string().nullable().optional(),
-        message: z.looseObject({
-          content: z.string().nullable().optional(),
-          tool_calls: z
-            .array(z.looseObject({ id: z.string(), function: z.looseObject({ name: z.string(), arguments: z.string() }) }))
-            .nullable()
-            .optional(),
-        }),
-      }),
-    )
-    .min(1),
-});
-
 export function toAnthropicMessage(raw: Buffer, usage: Usage, model: string): Record<string, unknown> {
-  let parsed: z.infer<typeof completionSchema>;
-  try {
-    parsed = completionSchema.parse(JSON.parse(raw.toString("utf8")));
-  } catch {
-    throw new UpstreamError("malformed", `upstream of model ${model} answered with a body that is not a chat completion`);
-  }
+  const parsed = parseChatCompletion(raw, model);
   const [choice] = parsed.choices;
   const content: Record<string, unknown>[] = [];
   const text = choice?.message.content;

@@ -1,5 +1,4 @@
-import { createParser, type EventSourceParser } from "eventsource-parser";
-import { z } from "zod";
+import { EventTap, parseChatChunk } from "../chat-wire";
 import { streamEventSchema, usageOf, type AnthropicUsage } from "../providers/anthropic/wire";
 import type { Usage } from "../spend";
 import { messageId, stopReasonOf } from "./response";
@@ -10,33 +9,6 @@ import { messageId, stopReasonOf } from "./response";
  * usage, and message_stop. The usage comes from the upstream's final usage chunk, so
  * message_delta (not message_start) carries the real input and output counts.
  */
-
-const chunkSchema = z.looseObject({
-  model: z.string().optional(),
-  choices: z
-    .array(
-      z.looseObject({
-        finish_reason: z.string().nullable().optional(),
-        delta: z
-          .looseObject({
-            content: z.string().nullable().optional(),
-            tool_calls: z
-              .array(
-                z.looseObject({
-                  index: z.number().int().optional(),
-                  id: z.string().nullable().optional(),
-                  function: z.looseObject({ name: z.string().nullable().optional(), arguments: z.string().nullable().optional() }).optional(),
-                }),
-              )
-              .nullable()
-              .optional(),
-          })
-          .optional(),
-      }),
-    )
-    .optional(),
-  usage: z.looseObject({ prompt_tokens: z.number(), completion_tokens: z.number().optional() }).nullable().optional(),
-});
 
 export function sseEvent(type: string, data: Record<string, unknown>): string {
   return `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`;
@@ -60,12 +32,8 @@ export class OpenAiToAnthropicStream {
   /** The events for one `data:` payload of the OpenAI stream. */
   push(data: string): string {
     if (data === "[DONE]") return this.finish();
-    let chunk: z.infer<typeof chunkSchema>;
-    try {
-      chunk = chunkSchema.parse(JSON.parse(data));
-    } catch {
-      return "";
-    }
+    const chunk = parseChatChunk(data);
+    if (!chunk) return "";
     let out = this.start(chunk.model);
     if (chunk.usage) this.usage = chunk.usage;
     for (const choice of chunk.choices ?? []) {
@@ -145,16 +113,10 @@ export class OpenAiToAnthropicStream {
  * tokens from message_start, the final counts from message_delta (cumulative, so they replace),
  * and the streamed text for a stream cut off before its message_delta.
  */
-export class AnthropicStreamTap {
-  private readonly decoder = new TextDecoder();
-  private readonly parser: EventSourceParser;
+export class AnthropicStreamTap extends EventTap {
   private counts: AnthropicUsage | null = null;
   private finalCounts = false;
   streamedChars = 0;
-
-  constructor() {
-    this.parser = createParser({ onEvent: (event) => this.inspect(event.data) });
-  }
 
   get usage(): Usage | null {
     if (!this.counts) return null;
@@ -165,25 +127,7 @@ export class AnthropicStreamTap {
     };
   }
 
-  push(chunk: Uint8Array): string {
-    const text = this.decoder.decode(chunk, { stream: true });
-    this.parser.feed(text);
-    return text;
-  }
-
-  end(): string {
-    const rest = this.decoder.decode();
-    this.parser.feed(`${rest}\n\n`);
-    return rest;
-  }
-
-  private inspect(data: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
+  protected inspect(parsed: unknown): void {
     const event = streamEventSchema.safeParse(parsed);
     if (!event.success) return;
     const value = event.data;

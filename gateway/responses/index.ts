@@ -1,7 +1,7 @@
+import { translateChatStream } from "../chat-wire";
 import { errorBody, type GatewayError } from "../errors";
 import { parseJsonObject, validate } from "../http";
 import type { LlmDialect } from "../llm";
-import { decodeEvents } from "../providers/sse-decode";
 import type { Provider, ProviderCall, ProviderReply } from "../providers/types";
 import { estimateMessagesTokens } from "../tokens";
 import { responsesRequestSchema, toOpenAiChat, type ResponsesRequest } from "./request";
@@ -13,8 +13,6 @@ import { OpenAiToResponsesStream, ResponsesStreamTap } from "./stream";
  * request translated to a chat request (which every deployment serves), answered as a Response
  * object or the Responses event stream. Billed and logged as LiteLLM's `aresponses` calls.
  */
-
-const encoder = new TextEncoder();
 
 /** One per request: it keeps the Responses body and the stream's translator. */
 export class ResponsesDialect implements LlmDialect {
@@ -49,7 +47,7 @@ export class ResponsesDialect implements LlmDialect {
       estimateMessagesTokens(chat.messages as unknown[]),
     );
     this.translator = translator;
-    return { type: "stream", events: translate(reply.events, translator) };
+    return { type: "stream", events: translateChatStream(reply.events, translator) };
   }
 
   tap(): ResponsesStreamTap {
@@ -65,20 +63,4 @@ export class ResponsesDialect implements LlmDialect {
     if (this.translator) return this.translator.error(code, err.message, err.param ?? null);
     return `event: error\ndata: ${JSON.stringify({ type: "error", sequence_number: 0, code, message: err.message, param: err.param ?? null })}\n\n`;
   }
-}
-
-async function* translate(
-  events: AsyncIterable<Uint8Array>,
-  translator: OpenAiToResponsesStream,
-): AsyncIterable<Uint8Array> {
-  for await (const batch of decodeEvents(events)) {
-    let out = "";
-    try {
-      for (const event of batch) out += translator.push(event.data);
-    } finally {
-      if (out !== "") yield encoder.encode(out);
-    }
-  }
-  const rest = translator.finish();
-  if (rest !== "") yield encoder.encode(rest);
 }

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
-import { z } from "zod";
-import { UpstreamError } from "../providers/types";
+import { parseChatCompletion } from "../chat-wire";
 import type { Usage } from "../spend";
 import { customInput, customToolNames, type ResponsesRequest } from "./request";
 
@@ -109,44 +108,13 @@ export function usageObject(usage: Usage): Record<string, unknown> {
   };
 }
 
-const completionSchema = z.looseObject({
-  model: z.string().optional(),
-  choices: z
-    .array(
-      z.looseObject({
-        finish_reason: z.string().nullable().optional(),
-        message: z.looseObject({
-          content: z.string().nullable().optional(),
-          tool_calls: z
-            .array(
-              z.looseObject({
-                id: z.string(),
-                function: z.looseObject({ name: z.string(), arguments: z.string() }),
-              }),
-            )
-            .nullable()
-            .optional(),
-        }),
-      }),
-    )
-    .min(1),
-});
-
 export function toResponse(
   raw: Buffer,
   usage: Usage,
   request: ResponsesRequest,
   model: string,
 ): Record<string, unknown> {
-  let parsed: z.infer<typeof completionSchema>;
-  try {
-    parsed = completionSchema.parse(JSON.parse(raw.toString("utf8")));
-  } catch {
-    throw new UpstreamError(
-      "malformed",
-      `upstream of model ${model} answered with a body that is not a chat completion`,
-    );
-  }
+  const parsed = parseChatCompletion(raw, model);
   const [choice] = parsed.choices;
   const output: Item[] = [];
   const text = choice?.message.content;

@@ -1,4 +1,4 @@
-import { createParser, type EventSourceParser } from "eventsource-parser";
+import { EventTap, parseChatChunk } from "../chat-wire";
 import { z } from "zod";
 import type { Usage } from "../spend";
 import { customInput, customToolNames, type ResponsesRequest } from "./request";
@@ -21,48 +21,6 @@ import {
  * custom_tool_call_input.delta when the call is complete (it is inside the arguments' JSON); then response.completed (or response.incomplete) with the whole response
  * and its usage, from the upstream's usage chunk or, without one, estimated.
  */
-
-const chunkSchema = z.looseObject({
-  model: z.string().optional(),
-  choices: z
-    .array(
-      z.looseObject({
-        finish_reason: z.string().nullable().optional(),
-        delta: z
-          .looseObject({
-            content: z.string().nullable().optional(),
-            tool_calls: z
-              .array(
-                z.looseObject({
-                  index: z.number().int().optional(),
-                  id: z.string().nullable().optional(),
-                  function: z
-                    .looseObject({
-                      name: z.string().nullable().optional(),
-                      arguments: z.string().nullable().optional(),
-                    })
-                    .optional(),
-                }),
-              )
-              .nullable()
-              .optional(),
-          })
-          .optional(),
-      }),
-    )
-    .optional(),
-  usage: z
-    .looseObject({
-      prompt_tokens: z.number(),
-      completion_tokens: z.number().optional(),
-      prompt_tokens_details: z
-        .looseObject({ cached_tokens: z.number().nullable().optional() })
-        .nullable()
-        .optional(),
-    })
-    .nullable()
-    .optional(),
-});
 
 type Open =
   | { kind: "message"; id: string; text: string }
@@ -108,12 +66,8 @@ export class OpenAiToResponsesStream {
   /** The events for one `data:` payload of the chat stream. */
   push(data: string): string {
     if (data === "[DONE]") return this.finish();
-    let chunk: z.infer<typeof chunkSchema>;
-    try {
-      chunk = chunkSchema.parse(JSON.parse(data));
-    } catch {
-      return "";
-    }
+    const chunk = parseChatChunk(data);
+    if (!chunk) return "";
     let out = this.start(chunk.model);
     if (chunk.usage) {
       const cached = chunk.usage.prompt_tokens_details?.cached_tokens;
@@ -296,35 +250,11 @@ const eventSchema = z.looseObject({
  * from response.completed (or .incomplete), and the streamed text and arguments for a stream cut
  * off before it.
  */
-export class ResponsesStreamTap {
-  private readonly decoder = new TextDecoder();
-  private readonly parser: EventSourceParser;
+export class ResponsesStreamTap extends EventTap {
   usage: Usage | null = null;
   streamedChars = 0;
 
-  constructor() {
-    this.parser = createParser({ onEvent: (event) => this.inspect(event.data) });
-  }
-
-  push(chunk: Uint8Array): string {
-    const text = this.decoder.decode(chunk, { stream: true });
-    this.parser.feed(text);
-    return text;
-  }
-
-  end(): string {
-    const rest = this.decoder.decode();
-    this.parser.feed(`${rest}\n\n`);
-    return rest;
-  }
-
-  private inspect(data: string): void {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(data);
-    } catch {
-      return;
-    }
+  protected inspect(parsed: unknown): void {
     const event = eventSchema.safeParse(parsed);
     if (!event.success) return;
     const { type, delta, response } = event.data;
